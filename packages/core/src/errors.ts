@@ -1,0 +1,267 @@
+/**
+ * The error family of @tidaldb/core.
+ *
+ * Every error has a stable `code` (switch on it, never on the message) and structured fields; the
+ * message is built from the fields. Apps can end up with two copies of this package, so each class
+ * carries a `Symbol.for` brand and a static `is(err)` guard that works across copies, where
+ * `instanceof` would not.
+ */
+import type { Oid, Tid } from './ids.ts';
+
+const brands = Symbol.for('tidaldb.error.brands');
+
+type Branded = { [brands]?: ReadonlySet<string> };
+
+/** Root of every error thrown by TidalDB. */
+export class TidalError extends Error {
+  static readonly code: string = 'TIDAL_ERROR';
+  readonly code: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    const ctor = new.target as unknown as { code: string; name: string };
+    this.code = ctor.code;
+    this.name = ctor.name;
+    const names = new Set<string>();
+    for (let c: unknown = new.target; c && c !== Error; c = Object.getPrototypeOf(c)) {
+      names.add((c as { code: string }).code);
+    }
+    Object.defineProperty(this, brands, { value: names, enumerable: false });
+  }
+
+  /** True when `err` is this class (or a subclass), even if thrown by another copy of the package. */
+  static is<T extends abstract new (...args: any[]) => TidalError>(this: T & { code: string }, err: unknown): err is InstanceType<T> {
+    const set = (err as Branded | null | undefined)?.[brands];
+    return set !== undefined && set.has(this.code);
+  }
+}
+
+/** A failure that may go away if the transaction is retried (`db.transact` retries these). */
+export class TransientError extends TidalError {
+  static override readonly code: string = 'TRANSIENT';
+}
+
+/** Who wrote the revision a conflict collided with. */
+export interface CommittedBy {
+  user: string;
+  description: string;
+}
+
+/** Structured fields of a write conflict. */
+export interface ConflictDetails {
+  oid: Oid;
+  className?: string | undefined;
+  /** The tid the committer read the object at (null for an object it believed new). */
+  readTid: Tid | null;
+  /** The tid currently committed for the object. */
+  committedTid: Tid;
+  committedBy?: CommittedBy | undefined;
+  /** Why resolution did not help (no resolver, resolver threw, …). */
+  reason?: string | undefined;
+}
+
+/**
+ * Two transactions wrote the same object and its class could not merge them.
+ * Retryable: run the transaction again on a fresh snapshot.
+ */
+export class ConflictError extends TransientError {
+  static override readonly code: string = 'CONFLICT';
+  readonly oid: Oid;
+  readonly className: string | undefined;
+  readonly readTid: Tid | null;
+  readonly committedTid: Tid;
+  readonly committedBy: CommittedBy | undefined;
+  readonly reason: string | undefined;
+
+  constructor(details: ConflictDetails, options?: { cause?: unknown }) {
+    super(ConflictError.describe(details, 'database conflict'), options);
+    this.oid = details.oid;
+    this.className = details.className;
+    this.readTid = details.readTid;
+    this.committedTid = details.committedTid;
+    this.committedBy = details.committedBy;
+    this.reason = details.reason;
+  }
+
+  protected static describe(d: ConflictDetails, what: string): string {
+    const parts = [`oid ${d.oid}`];
+    if (d.className) parts.push(`class ${d.className}`);
+    parts.push(`read at tid ${d.readTid ?? 'none (new object)'}`, `committed tid ${d.committedTid}`);
+    if (d.committedBy) {
+      parts.push(`committed by ${JSON.stringify(d.committedBy.user)} (${JSON.stringify(d.committedBy.description)})`);
+    }
+    return `${what}: ${parts.join(', ')}${d.reason ? `: ${d.reason}` : ''}`;
+  }
+}
+
+/** An object registered with `readCurrent` changed after it was read, or vanished from the snapshot. */
+export class ReadConflictError extends ConflictError {
+  static override readonly code: string = 'READ_CONFLICT';
+}
+
+/** A commit waited too long for another transaction's commit locks on the same objects. */
+export class CommitLockTimeoutError extends ConflictError {
+  static override readonly code: string = 'COMMIT_LOCK_TIMEOUT';
+}
+
+/** No record exists for the oid (or for the requested revision of it). */
+export class ObjectNotFoundError extends TidalError {
+  static override readonly code: string = 'OBJECT_NOT_FOUND';
+  constructor(
+    readonly oid: Oid,
+    readonly tid?: Tid,
+  ) {
+    super(tid ? `no revision ${tid} of object ${oid}` : `no object with oid ${oid}`);
+  }
+}
+
+/** A string is not a well-formed 16-digit hex oid or tid. */
+export class InvalidIdError extends TidalError {
+  static override readonly code: string = 'INVALID_ID';
+  constructor(
+    readonly kind: 'oid' | 'tid',
+    readonly value: string,
+  ) {
+    super(`invalid ${kind} ${JSON.stringify(value)}: expected 16 hex digits`);
+  }
+}
+
+/** The two-phase-commit protocol was not followed (store after vote, finish without vote, …). */
+export class StorageTransactionError extends TidalError {
+  static override readonly code: string = 'STORAGE_TRANSACTION';
+}
+
+/** A write was attempted on a storage opened read-only. */
+export class ReadOnlyError extends TidalError {
+  static override readonly code: string = 'READ_ONLY';
+  constructor(readonly operation: string) {
+    super(`cannot ${operation}: the storage is read-only`);
+  }
+}
+
+/** The storage was used after `close()`. */
+export class StorageClosedError extends TidalError {
+  static override readonly code: string = 'STORAGE_CLOSED';
+  constructor(readonly storageName: string) {
+    super(`storage ${storageName} is closed`);
+  }
+}
+
+/** Stored bytes fail their checksum or cannot be decoded. Nothing is repaired silently. */
+export class CorruptRecordError extends TidalError {
+  static override readonly code: string = 'CORRUPT_RECORD';
+  constructor(
+    readonly oid: Oid,
+    readonly tid: Tid,
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`corrupt record for oid ${oid} at tid ${tid}: ${detail}`, options);
+  }
+}
+
+/** The database was written in a format this version cannot read. */
+export class UnsupportedFormatError extends TidalError {
+  static override readonly code: string = 'UNSUPPORTED_FORMAT';
+  constructor(
+    readonly found: number | string,
+    readonly supported: number,
+    readonly where: string,
+  ) {
+    super(`${where} has format version ${String(found)}; this TidalDB reads format ${supported}`);
+  }
+}
+
+/** A transaction cannot be undone (unknown or packed tid, or later changes that cannot be merged). */
+export class UndoError extends TidalError {
+  static override readonly code: string = 'UNDO';
+  constructor(
+    message: string,
+    readonly tid: Tid,
+    readonly oid?: Oid,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A value in an object's state cannot be stored faithfully (function, symbol, unregistered class). */
+export class UnstorableValueError extends TidalError {
+  static override readonly code: string = 'UNSTORABLE_VALUE';
+  constructor(
+    /** Description of the object being stored, e.g. `app.Cart oid 000…01`. */
+    readonly object: string,
+    /** Property path inside the state, e.g. `items[2].price`. */
+    readonly path: string,
+    /** The offending value's type, e.g. `function`, `symbol`, `class Foo`. */
+    readonly valueType: string,
+  ) {
+    super(`cannot store ${valueType} at ${path || '(state)'} of ${object}`);
+  }
+}
+
+/** A record names a class that is not registered (it loads as a Broken object; writing it fails). */
+export class BrokenObjectError extends TidalError {
+  static override readonly code: string = 'BROKEN_OBJECT';
+  constructor(
+    readonly oid: Oid,
+    readonly className: string,
+  ) {
+    super(`object ${oid} is of unregistered class ${className} and is read-only`);
+  }
+}
+
+/** A class name or class was registered twice with different meanings. */
+export class ClassRegistrationError extends TidalError {
+  static override readonly code: string = 'CLASS_REGISTRATION';
+}
+
+/** A persistent object belongs to another connection or database. */
+export class InvalidObjectReferenceError extends TidalError {
+  static override readonly code: string = 'INVALID_OBJECT_REFERENCE';
+}
+
+/** A connection was used after close, or closed while it had uncommitted changes. */
+export class ConnectionStateError extends TidalError {
+  static override readonly code: string = 'CONNECTION_STATE';
+}
+
+/** A historical (read-only, past-tid) connection was asked to commit changes. */
+export class ReadOnlyHistoryError extends TidalError {
+  static override readonly code: string = 'READ_ONLY_HISTORY';
+}
+
+/** Transaction-manager state errors (transaction package's TransactionError). */
+export class TransactionError extends TidalError {
+  static override readonly code: string = 'TRANSACTION';
+}
+
+/** A commit failed earlier in this transaction; only abort (or begin) is allowed now. */
+export class TransactionFailedError extends TransactionError {
+  static override readonly code: string = 'TRANSACTION_FAILED';
+}
+
+/** The transaction was doomed and cannot commit. */
+export class DoomedTransactionError extends TransactionError {
+  static override readonly code: string = 'DOOMED_TRANSACTION';
+}
+
+/** Explicit mode: there is no current transaction. */
+export class NoTransactionError extends TransactionError {
+  static override readonly code: string = 'NO_TRANSACTION';
+}
+
+/** Explicit mode: begin() while a transaction is active. */
+export class AlreadyInTransactionError extends TransactionError {
+  static override readonly code: string = 'ALREADY_IN_TRANSACTION';
+}
+
+/** A savepoint is no longer valid (its transaction ended or an earlier savepoint was rolled back). */
+export class InvalidSavepointRollbackError extends TransactionError {
+  static override readonly code: string = 'INVALID_SAVEPOINT_ROLLBACK';
+}
+
+/** Bytes are not a record this version of the codec can read (malformed msgpack, wrong shape). */
+export class InvalidRecordError extends TidalError {
+  static override readonly code: string = 'INVALID_RECORD';
+}

@@ -1,0 +1,28 @@
+// Public API of @tidaldb/core: an explicit list; internals stay unexported.
+export * from './errors.ts';
+export {
+  ROOT_OID,
+  ZERO_TID,
+  parseOid,
+  parseTid,
+  oidFromBigInt,
+  tidFromBigInt,
+  idToBigInt,
+  tidAfter,
+  tidBefore,
+  tidFromDate,
+  tidToDate,
+  type Oid,
+  type Tid,
+} from './ids.ts';
+export type * from './interfaces.ts';
+export { PersistentRef } from './codec/persistent-ref.ts';
+export {
+  RECORD_FORMAT,
+  encodeRecord,
+  decodeRecord,
+  referencesOf,
+  classNameOf,
+  assertStorable,
+  type DecodedRecord,
+} from './codec/record.ts';
