@@ -265,3 +265,34 @@ export class InvalidSavepointRollbackError extends TransactionError {
 export class InvalidRecordError extends TidalError {
   static override readonly code: string = 'INVALID_RECORD';
 }
+
+/**
+ * A savepoint was requested (or an optimistic one rolled back) while a joined data manager has no
+ * `savepoint()` (the transaction package's TypeError "Savepoints unsupported").
+ */
+export class SavepointNotSupportedError extends TransactionError {
+  static override readonly code: string = 'SAVEPOINT_NOT_SUPPORTED';
+  constructor(
+    /** The data manager's `sortKey()`. */
+    readonly dataManager: string,
+    readonly operation: 'savepoint' | 'rollback',
+  ) {
+    super(
+      operation === 'savepoint'
+        ? `data manager ${dataManager} does not support savepoints (take an optimistic savepoint to defer the error to rollback)`
+        : `cannot roll back data manager ${dataManager}: it does not support savepoints`,
+    );
+  }
+}
+
+/** An option or argument is out of its allowed range (`attempts: 0`, …). Nothing was done. */
+export class InvalidOptionError extends TidalError {
+  static override readonly code: string = 'INVALID_OPTION';
+  constructor(
+    readonly option: string,
+    readonly value: unknown,
+    readonly expected: string,
+  ) {
+    super(`invalid ${option}: ${String(value)} (expected ${expected})`);
+  }
+}
