@@ -16,6 +16,11 @@ export {
   type Tid,
 } from './ids.ts';
 export type * from './interfaces.ts';
+export { Transaction, type TransactionOptions } from './transaction/transaction.ts';
+export { TransactionManager, type TransactionManagerOptions, type RunOptions } from './transaction/transaction-manager.ts';
+export { Savepoint } from './transaction/savepoint.ts';
+export { consoleTransactionLogger, type TransactionLogger } from './transaction/logger.ts';
+export type { HookEntry } from './transaction/hooks.ts';
 export { PersistentRef } from './codec/persistent-ref.ts';
 export {
   RECORD_FORMAT,
