@@ -296,3 +296,22 @@ export class InvalidOptionError extends TidalError {
     super(`invalid ${option}: ${String(value)} (expected ${expected})`);
   }
 }
+
+/** A value that must be a persistent object is not one (`connection.add(plainObject)`). */
+export class NotPersistentError extends TidalError {
+  static override readonly code: string = 'NOT_PERSISTENT';
+  constructor(readonly valueType: string) {
+    super(`expected a persistent object (an instance of a Persistent subclass), got ${valueType}`);
+  }
+}
+
+/** The storage lacks an optional capability (undo, pack) that the operation needs (ZODB's Unsupported). */
+export class UnsupportedOperationError extends TidalError {
+  static override readonly code: string = 'UNSUPPORTED_OPERATION';
+  constructor(
+    readonly operation: string,
+    readonly storageName: string,
+  ) {
+    super(`storage ${storageName} does not support ${operation}`);
+  }
+}
