@@ -37,6 +37,20 @@ describe('TransactionManager in implicit mode', () => {
     expect(tm.get()).toBe(fresh);
   });
 
+  it('aborts a transaction whose commit failed on begin() and starts a usable one', async () => {
+    const tm = new TransactionManager({ logger: new RecordingLogger() });
+    const dm = new KvDataManager('a', tm);
+    dm.set('k', 'v1');
+    dm.failIn('tpcVote', new Error('veto'), true);
+    await expect(tm.commit()).rejects.toThrow('veto');
+    const failed = tm.get();
+    const fresh = tm.begin();
+    expect([failed.status, fresh.status]).toEqual(['aborted', 'active']);
+    dm.set('k', 'v2');
+    await tm.commit();
+    expect(dm.state).toEqual({ k: 'v2' });
+  });
+
   it('makes the next commit wait for an asynchronous abort that begin() started', async () => {
     const tm = new TransactionManager();
     const log: string[] = [];

@@ -223,11 +223,11 @@ describe('hooks', () => {
 });
 
 describe('abort', () => {
-  it('aborts every data manager even if one fails, then rethrows the first error', async () => {
+  it.each([false, true])('aborts every data manager even if one fails, then rethrows the first error (async: %s)', async (async) => {
     const logger = new RecordingLogger();
     const tm = new TransactionManager({ logger });
     const log: string[] = [];
-    const [a, b, c] = ['a', 'b', 'c'].map((n) => new KvDataManager(n, tm, log)) as [KvDataManager, KvDataManager, KvDataManager];
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => new KvDataManager(n, tm, log, { async })) as [KvDataManager, KvDataManager, KvDataManager];
     for (const dm of [a, b, c]) dm.set('k', 'v');
     const first = a.failIn('abort');
     b.failIn('abort');

@@ -307,7 +307,12 @@ export type TransactionStatus = 'active' | 'committing' | 'committed' | 'doomed'
 export interface DataManager {
   /** Total order among data managers of one transaction; must be unique. */
   sortKey(): string;
-  /** Drops this manager's changes in the transaction outside 2PC (transaction abort). */
+  /**
+   * Drops this manager's changes in the transaction outside 2PC (transaction abort). Also called,
+   * as in ZODB, to leave managers clean after after-commit or after-abort hooks ran — even after a
+   * successful `tpcFinish` — and by a savepoint rollback for a manager that joined after the
+   * savepoint: it must be harmless when there is nothing to drop.
+   */
   abort(txn: TransactionHandle): void | Promise<void>;
   tpcBegin(txn: TransactionHandle): void | Promise<void>;
   /** Sends the changes to the storage (store calls). */
