@@ -1,6 +1,6 @@
 import { DoomedTransactionError, SavepointNotSupportedError, TransactionError, TransactionFailedError, TransientError } from '../errors.ts';
 import type { DataManager, Synchronizer, TransactionHandle, TransactionStatus } from '../interfaces.ts';
-import { callHooks, type HookEntry } from './hooks.ts';
+import { callHooks } from './hooks.ts';
 import { consoleTransactionLogger, type TransactionLogger } from './logger.ts';
 import { runMaybeAsync } from './maybe-async.ts';
 import {
@@ -12,6 +12,7 @@ import {
   savepointInternals,
   type SavepointOwner,
 } from './savepoint.ts';
+import { TransactionInfo } from './transaction-info.ts';
 import { twoPhaseCommit } from './two-phase-commit.ts';
 
 /** Options of `new Transaction()`; a TransactionManager passes them for the transactions it makes. */
@@ -43,21 +44,13 @@ let track: (txn: Transaction, work: PromiseLike<unknown>) => void;
  * One transaction is driven by one flow of control: while `commit()` runs, a second `commit()`,
  * `abort()` or `doom()` throws `TransactionError`.
  */
-export class Transaction implements TransactionHandle {
+export class Transaction extends TransactionInfo implements TransactionHandle {
   #status: TransactionStatus = 'active';
   #busy: 'commit' | 'abort' | null = null;
   #failure: { error: unknown } | null = null;
   #resources: DataManager[] = [];
   #savepoints: Savepoint[] = [];
   #pending: Promise<unknown>[] = [];
-  #user = '';
-  #description = '';
-  readonly #extension: Record<string, unknown> = {};
-  readonly #data = new Map<object, unknown>();
-  readonly #beforeCommit: HookEntry[] = [];
-  readonly #afterCommit: HookEntry[] = [];
-  readonly #beforeAbort: HookEntry[] = [];
-  readonly #afterAbort: HookEntry[] = [];
   #synchronizers: Iterable<Synchronizer>;
   readonly #logger: TransactionLogger;
   #onEnd: ((txn: Transaction) => void) | undefined;
@@ -69,6 +62,7 @@ export class Transaction implements TransactionHandle {
   }
 
   constructor(options: TransactionOptions = {}) {
+    super();
     this.#synchronizers = options.synchronizers ?? [];
     this.#logger = options.logger ?? consoleTransactionLogger;
     this.#onEnd = options.onEnd;
@@ -76,6 +70,7 @@ export class Transaction implements TransactionHandle {
       handle: this,
       invalidateAfter: (sp) => {
         const index = this.#savepoints.indexOf(sp);
+        if (index < 0) return;
         for (const later of this.#savepoints.splice(index + 1)) savepointInternals.invalidate(later);
       },
       fail: (error) => this.#markFailed(error),
@@ -88,51 +83,6 @@ export class Transaction implements TransactionHandle {
 
   get status(): TransactionStatus {
     return this.#status;
-  }
-
-  /** Who commits, e.g. `"/ alice"` (see `setUser`). */
-  get user(): string {
-    return this.#user;
-  }
-  set user(value: string) {
-    this.#user = String(value);
-  }
-
-  /** Free text recorded with the commit; `note()` appends lines. */
-  get description(): string {
-    return this.#description;
-  }
-  set description(value: string) {
-    this.#description = String(value);
-  }
-
-  /** Application metadata recorded with the commit (plain data; see `setExtendedInfo`). */
-  get extension(): Readonly<Record<string, unknown>> {
-    return this.#extension;
-  }
-
-  /** Appends `text`, trimmed, to the description on a new line. */
-  note(text: string): void {
-    const line = String(text).trim();
-    this.#description = this.#description ? `${this.#description}\n${line}` : line;
-  }
-
-  /** Sets `user` to `"<path> <name>"` (Zope's user path convention). */
-  setUser(name: string, path = '/'): void {
-    this.#user = `${path} ${name}`;
-  }
-
-  setExtendedInfo(name: string, value: unknown): void {
-    this.#extension[name] = value;
-  }
-
-  /** Per-transaction scratch data keyed by object identity; dropped when the transaction ends. */
-  setData(key: object, value: unknown): void {
-    this.#data.set(key, value);
-  }
-
-  getData(key: object): unknown {
-    return this.#data.get(key);
   }
 
   isDoomed(): boolean {
@@ -191,36 +141,6 @@ export class Transaction implements TransactionHandle {
     return sp;
   }
 
-  /** Runs `hook(...args)` at the start of `commit()`; it may add hooks or join data managers. */
-  addBeforeCommitHook<A extends unknown[]>(hook: (...args: A) => void | Promise<void>, ...args: A): void {
-    this.#beforeCommit.push({ hook, args });
-  }
-  /** Runs `hook(ok, ...args)` after the commit succeeded (`true`) or failed (`false`); errors are logged. */
-  addAfterCommitHook<A extends unknown[]>(hook: (ok: boolean, ...args: A) => void | Promise<void>, ...args: A): void {
-    this.#afterCommit.push({ hook, args });
-  }
-  /** Runs `hook(...args)` at the start of `abort()`; errors are logged. */
-  addBeforeAbortHook<A extends unknown[]>(hook: (...args: A) => void | Promise<void>, ...args: A): void {
-    this.#beforeAbort.push({ hook, args });
-  }
-  /** Runs `hook(...args)` after the data managers aborted; the first error is rethrown by `abort()`. */
-  addAfterAbortHook<A extends unknown[]>(hook: (...args: A) => void | Promise<void>, ...args: A): void {
-    this.#afterAbort.push({ hook, args });
-  }
-
-  getBeforeCommitHooks(): readonly HookEntry[] {
-    return [...this.#beforeCommit];
-  }
-  getAfterCommitHooks(): readonly HookEntry[] {
-    return [...this.#afterCommit];
-  }
-  getBeforeAbortHooks(): readonly HookEntry[] {
-    return [...this.#beforeAbort];
-  }
-  getAfterAbortHooks(): readonly HookEntry[] {
-    return [...this.#afterAbort];
-  }
-
   /**
    * True when `error` is worth running the transaction again for: a `TransientError` (such as
    * `ConflictError`), or any joined data manager's `shouldRetry(error)` says so.
@@ -260,7 +180,7 @@ export class Transaction implements TransactionHandle {
       this.#invalidateSavepoints();
       if (this.#status === 'commit-failed') throw this.#failedError();
       try {
-        await runMaybeAsync(callHooks(this.#beforeCommit, []));
+        await runMaybeAsync(callHooks(this.beforeCommitHooks, []));
         for (const s of [...this.#synchronizers]) s.beforeCompletion?.(this);
       } catch (error) {
         await this.#commitFailed(error);
@@ -276,7 +196,7 @@ export class Transaction implements TransactionHandle {
       }
       this.#status = 'committed';
       this.#afterCompletion();
-      await this.#afterCommitHooks(true);
+      await this.#runAfterCommitHooks(true);
       this.#end();
       this.#free();
     } finally {
@@ -311,7 +231,7 @@ export class Transaction implements TransactionHandle {
     };
     try {
       if (this.#pending.length > 0) yield this.#settlePending();
-      yield* callHooks(this.#beforeAbort, [], (e) => this.#logger.error('error in a before-abort hook', e));
+      yield* callHooks(this.beforeAbortHooks, [], (e) => this.#logger.error('error in a before-abort hook', e));
       this.#invalidateSavepoints();
       for (const s of [...this.#synchronizers]) {
         try {
@@ -327,8 +247,8 @@ export class Transaction implements TransactionHandle {
           record(`error in abort() of data manager ${describeDataManager(dm)}`)(error);
         }
       }
-      const cleanUp = this.#afterAbort.length > 0;
-      yield* callHooks(this.#afterAbort, [], record('error in an after-abort hook'));
+      const cleanUp = this.afterAbortHooks.length > 0;
+      yield* callHooks(this.afterAbortHooks, [], record('error in an after-abort hook'));
       // As ZODB: a hook may have touched the data managers again; leave them clean.
       if (cleanUp) yield* this.#abortResourcesQuietly();
       this.#status = 'aborted';
@@ -361,12 +281,12 @@ export class Transaction implements TransactionHandle {
 
   async #commitFailed(error: unknown): Promise<void> {
     this.#markFailed(error);
-    await this.#afterCommitHooks(false);
+    await this.#runAfterCommitHooks(false);
   }
 
-  async #afterCommitHooks(ok: boolean): Promise<void> {
-    if (this.#afterCommit.length === 0) return;
-    await runMaybeAsync(callHooks(this.#afterCommit, [ok], (e) => this.#logger.error('error in an after-commit hook', e)));
+  async #runAfterCommitHooks(ok: boolean): Promise<void> {
+    if (this.afterCommitHooks.length === 0) return;
+    await runMaybeAsync(callHooks(this.afterCommitHooks, [ok], (e) => this.#logger.error('error in an after-commit hook', e)));
     // As ZODB: a hook may have touched the data managers again; leave them clean.
     await runMaybeAsync(this.#abortResourcesQuietly());
   }
@@ -429,11 +349,7 @@ export class Transaction implements TransactionHandle {
 
   #free(): void {
     this.#resources = [];
-    this.#beforeCommit.length = 0;
-    this.#afterCommit.length = 0;
-    this.#beforeAbort.length = 0;
-    this.#afterAbort.length = 0;
-    this.#data.clear();
+    this.clearHooksAndData();
     this.#synchronizers = [];
   }
 }
