@@ -21,6 +21,22 @@ export { TransactionManager, type TransactionManagerOptions, type RunOptions } f
 export { Savepoint } from './transaction/savepoint.ts';
 export { consoleTransactionLogger, type TransactionLogger } from './transaction/logger.ts';
 export type { HookEntry } from './transaction/hooks.ts';
+export { Persistent, isPersistent } from './persistent/persistent.ts';
+export type { Jar } from './persistent/persistent-meta.ts';
+export {
+  TRANSITIONS,
+  PERSISTENT_STATES,
+  PERSISTENT_EVENTS,
+  type PersistentState,
+  type PersistentEvent,
+} from './persistent/state-table.ts';
+export { ClassRegistry, registerClass, globalRegistry, type PersistentClass } from './persistent/class-registry.ts';
+export { Broken } from './persistent/broken.ts';
+export { PersistentMap } from './persistent/persistent-map.ts';
+export { PersistentList } from './persistent/persistent-list.ts';
+export { DB, type DBOptions, type OpenOptions, type TransactOptions, type UndoOptions } from './connection/db.ts';
+export { Connection, type CacheInfo } from './connection/connection.ts';
+export { registryConflictResolver, type ResolveConflict } from './connection/conflict-resolver.ts';
 export { PersistentRef } from './codec/persistent-ref.ts';
 export {
   RECORD_FORMAT,

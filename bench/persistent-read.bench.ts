@@ -1,0 +1,69 @@
+/**
+ * Micro-benchmark of the read path of persistent objects ("steamin" in zodbshootout terms): the
+ * same property read from 1000 plain objects and from 1000 loaded persistent objects, in the same
+ * loop. Run: `pnpm exec tsx bench/persistent-read.bench.ts`. Prints one JSON line at the end.
+ *
+ * Also measured, to show where the cost lies: a bare Proxy with an empty handler (no traps at
+ * all) — V8 does not inline Proxy property access, so that is the floor for any Proxy design.
+ */
+import { Persistent, registerClass } from '@tidaldb/core';
+
+const N = 1000;
+const ROUNDS = 20_000;
+
+class PlainItem {
+  value: number;
+  name: string;
+  constructor(i: number) {
+    this.value = i;
+    this.name = `item ${i}`;
+  }
+}
+
+class Item extends Persistent {
+  value: number;
+  name: string;
+  constructor(i: number) {
+    super();
+    this.value = i;
+    this.name = `item ${i}`;
+  }
+}
+registerClass('bench.Item', Item);
+
+function sum(objects: readonly { value: number }[]): number {
+  let s = 0;
+  for (let i = 0; i < objects.length; i++) s += (objects[i] as { value: number }).value;
+  return s;
+}
+
+/** Nanoseconds per property read. */
+function measure(objects: readonly { value: number }[]): number {
+  for (let i = 0; i < 2000; i++) sum(objects);
+  const start = process.hrtime.bigint();
+  let check = 0;
+  for (let i = 0; i < ROUNDS; i++) check += sum(objects);
+  const ns = Number(process.hrtime.bigint() - start) / (ROUNDS * objects.length);
+  if (check <= 0) throw new Error('unexpected checksum');
+  return ns;
+}
+
+const plain = Array.from({ length: N }, (_, i) => new PlainItem(i + 1));
+const bareProxies = Array.from({ length: N }, (_, i) => new Proxy(new PlainItem(i + 1), {}));
+const persistent = Array.from({ length: N }, (_, i) => new Item(i + 1));
+
+const plainNs = measure(plain);
+const bareNs = measure(bareProxies);
+const persistentNs = measure(persistent);
+console.log(`plain object:       ${plainNs.toFixed(2)} ns/read`);
+console.log(`Proxy, no traps:    ${bareNs.toFixed(2)} ns/read (${(plainNs / bareNs).toFixed(3)}x plain)`);
+console.log(`persistent object:  ${persistentNs.toFixed(2)} ns/read (${(plainNs / persistentNs).toFixed(3)}x plain)`);
+console.log(
+  JSON.stringify({
+    plain_reads_per_s: Math.round(1e9 / plainNs),
+    bare_proxy_reads_per_s: Math.round(1e9 / bareNs),
+    persistent_reads_per_s: Math.round(1e9 / persistentNs),
+    persistent_vs_plain: Number((plainNs / persistentNs).toFixed(3)),
+    bare_proxy_vs_plain: Number((plainNs / bareNs).toFixed(3)),
+  }),
+);
