@@ -315,3 +315,68 @@ export class UnsupportedOperationError extends TidalError {
     super(`storage ${storageName} does not support ${operation}`);
   }
 }
+
+/**
+ * A BTree key is not of a supported type (string, number, bigint, Date, arrays of these) or not
+ * comparable (NaN, an invalid Date, a persistent object or reference). Nothing was changed.
+ */
+export class InvalidKeyError extends TidalError {
+  static override readonly code: string = 'INVALID_KEY';
+  constructor(
+    /** A printable description of the key (or of the part of it that is refused). */
+    readonly key: string,
+    readonly detail: string,
+  ) {
+    super(`invalid BTree key ${key}: ${detail}`);
+  }
+}
+
+/** `BTree.check()` found a structural violation; `path` says where in the tree. */
+export class BTreeCheckError extends TidalError {
+  static override readonly code: string = 'BTREE_CHECK';
+  constructor(
+    /** Where: e.g. `top > child 3 > bucket`. */
+    readonly path: string,
+    readonly detail: string,
+  ) {
+    super(`BTree check failed at ${path}: ${detail}`);
+  }
+}
+
+/**
+ * A BTree bucket or node refused to merge concurrent changes. `reasonNumber` follows ZODB's
+ * `BTreesConflictError` numbering (0–13; TidalDB adds 14), `reason` is the matching text.
+ * Raised inside a resolver, which does not know the object: `oid` is then `''` and the tids are
+ * placeholders — the `ConflictError` the storage raises around it (with this error as `cause`)
+ * names the object and both tids.
+ */
+export class BucketConflictError extends ConflictError {
+  static override readonly code: string = 'BTREE_CONFLICT';
+  constructor(
+    readonly reasonNumber: number,
+    reasonText: string,
+    /** The key the conflict is about, when there is one. */
+    readonly key?: unknown,
+  ) {
+    super({ oid: '' as Oid, readTid: null, committedTid: '0000000000000000' as Tid, reason: reasonText });
+    this.message = `BTree conflict, reason ${reasonNumber}: ${reasonText}`;
+  }
+}
+
+/**
+ * The storage's underlying engine failed (I/O error, disk full, environment or encoding failure):
+ * the operation did not happen. The storage maps engine errors to this class in one place;
+ * `cause` keeps the engine's error.
+ */
+export class StorageIOError extends TidalError {
+  static override readonly code: string = 'STORAGE_IO';
+  constructor(
+    /** What the storage was doing, e.g. `commit`, `load`, `open`. */
+    readonly operation: string,
+    readonly storageName: string,
+    options?: { cause?: unknown },
+  ) {
+    const detail = options?.cause instanceof Error ? `: ${options.cause.message}` : '';
+    super(`storage ${storageName} failed to ${operation}${detail}`, options);
+  }
+}
