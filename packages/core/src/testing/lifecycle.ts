@@ -1,0 +1,55 @@
+// close(): idempotent, aborts pending transactions, and every later operation throws
+// StorageClosedError.
+import { describe, expect, it } from 'vitest';
+import { referencesOf } from '../codec/record.ts';
+import { StorageClosedError } from '../errors.ts';
+import { ZERO_TID } from '../ids.ts';
+import { begin, expectRejects, expectThrows, meta, put, record, type Harness } from './harness.ts';
+
+export function lifecycleTests(h: Harness): void {
+  describe('close', () => {
+    it('marks the storage closed and is idempotent', async () => {
+      const s = await h.create();
+      await s.close();
+      expect(s.closed).toBe(true);
+      await s.close();
+      expect(s.closed).toBe(true);
+    });
+
+    it('makes every later operation throw StorageClosedError', async () => {
+      const s = await h.create();
+      const a = s.newOid();
+      const t1 = await put(s, a, 1);
+      const pending = begin(s);
+      await s.close();
+      const err = expectThrows(() => s.load(a), StorageClosedError);
+      expect(err.storageName).toBe(s.name);
+      expectThrows(() => s.loadBefore(a, t1), StorageClosedError);
+      expectThrows(() => s.loadSerial(a, t1), StorageClosedError);
+      expectThrows(() => s.newOid(), StorageClosedError);
+      expectThrows(() => s.lastTransaction(), StorageClosedError);
+      expectThrows(() => s.poll(ZERO_TID), StorageClosedError);
+      expectThrows(() => s.history(a), StorageClosedError);
+      expectThrows(() => [...s.iterator()], StorageClosedError);
+      expectThrows(() => s.tpcBegin(meta()), StorageClosedError);
+      expectThrows(() => s.store(pending, a, t1, record(2)), StorageClosedError);
+      expectThrows(() => s.checkCurrent(pending, a, t1), StorageClosedError);
+      await expectRejects(s.tpcVote(pending), StorageClosedError);
+      await expectRejects(s.tpcFinish(pending), StorageClosedError);
+      await expectRejects(s.undo(t1, meta()), StorageClosedError);
+      await expectRejects(s.pack(t1, referencesOf), StorageClosedError);
+    });
+
+    it('closes with transactions pending in every phase', async () => {
+      const s = await h.create();
+      const stored = begin(s);
+      s.store(stored, s.newOid(), null, record('stored'));
+      const voted = begin(s);
+      s.store(voted, s.newOid(), null, record('voted'));
+      await s.tpcVote(voted);
+      begin(s);
+      await s.close();
+      expect(s.closed).toBe(true);
+    });
+  });
+}
