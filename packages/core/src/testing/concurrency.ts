@@ -8,7 +8,7 @@ import { ConflictError } from '../errors.ts';
 import type { Oid, Tid } from '../ids.ts';
 import type { FullStorage } from '../interfaces.ts';
 import { counterResolver } from './conflict-resolution.ts';
-import { commit, commitFull, expectIncreasing, expectRejects, meta, oids, record, settle, valueOf, type Harness } from './harness.ts';
+import { commit, commitFull, expectIncreasing, expectRejects, meta, oids, record, serialOf, settle, valueOf, type Harness } from './harness.ts';
 import { runScheduledTransactions, type TxnPlan } from './scheduled-transactions.ts';
 
 /** Increments `counter` by one in its own transaction, retrying on ConflictError. */
@@ -20,7 +20,7 @@ async function incrementWithRetry(s: FullStorage, counter: Oid, own: Oid, label:
         s,
         [
           { oid: counter, readTid: current.tid, data: record((valueOf(current.data) as number) + 1) },
-          { oid: own, readTid: attempts === 1 ? null : s.load(own).tid, data: record(label) },
+          { oid: own, readTid: serialOf(s, own), data: record(label) },
         ],
         meta(label),
       );
