@@ -37,6 +37,10 @@ export { PersistentList } from './persistent/persistent-list.ts';
 export { DB, type DBOptions, type OpenOptions, type TransactOptions, type UndoOptions } from './connection/db.ts';
 export { Connection, type CacheInfo } from './connection/connection.ts';
 export { registryConflictResolver, type ResolveConflict } from './connection/conflict-resolver.ts';
+export { MemoryStorage, type MemoryStorageOptions } from './storage/memory/memory-storage.ts';
+export { guardStorage } from './storage/guard.ts';
+export type { CommonStorageOptions } from './storage/base-storage.ts';
+export type { StorageStats } from './storage/commit/commit-core.ts';
 export { PersistentRef } from './codec/persistent-ref.ts';
 export {
   RECORD_FORMAT,

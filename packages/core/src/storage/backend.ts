@@ -1,0 +1,115 @@
+/**
+ * What a storage engine provides to the shared storage logic (`BaseStorage`, the commit core,
+ * undo and pack): reads of the latest committed state and atomic write transactions over five
+ * tables — revisions, current, transactions, meta and commit locks. MemoryStorage and
+ * LmdbStorage differ only in their backend; the protocol, serial checks, conflict resolution,
+ * commit locks, group commit, undo and pack are written once, above this interface.
+ */
+import type { Oid, Tid } from '../ids.ts';
+import type { TransactionMetadata } from '../interfaces.ts';
+
+/** One revision of an object: its tid and state bytes, or null for a "no data" revision (undone creation). */
+export interface RevisionData {
+  readonly tid: Tid;
+  readonly data: Uint8Array | null;
+}
+
+/** A committed transaction as the storage keeps it: its metadata and the oids it wrote, sorted. */
+export interface TransactionInfo extends TransactionMetadata {
+  readonly oids: readonly Oid[];
+}
+
+/** A transaction record with its tid. */
+export interface TransactionEntry extends TransactionInfo {
+  readonly tid: Tid;
+}
+
+/**
+ * Owner of a commit lock. `nonce` identifies the process instance (so a lock left by a dead
+ * process whose pid was reused is still recognised as stale), `token` the storage transaction.
+ */
+export interface LockHolder {
+  readonly token: string;
+  readonly pid: number;
+  readonly nonce: string;
+}
+
+/**
+ * Reads of committed state. Implementations verify checksums where they keep them and throw
+ * `CorruptRecordError` (naming oid and tid) on a mismatch.
+ */
+export interface BackendReader {
+  /** The last committed tid (`ZERO_TID` when empty). */
+  lastTid(): Tid;
+  /** The tid of the latest pack (`ZERO_TID` when never packed). */
+  packTid(): Tid;
+  /** The current (newest) revision of `oid`, or undefined when it has none. */
+  current(oid: Oid): RevisionData | undefined;
+  /** The current revision's tid only (cheap: no data, no checksum). */
+  currentTid(oid: Oid): Tid | undefined;
+  /** The exact revision (oid, tid), or undefined. */
+  revision(oid: Oid, tid: Tid): RevisionData | undefined;
+  /** The newest revision with tid < `before`, or undefined. */
+  revisionBefore(oid: Oid, before: Tid): RevisionData | undefined;
+  /** The tid of the oldest revision with tid ≥ `from`, or undefined. */
+  tidAtOrAfter(oid: Oid, from: Tid): Tid | undefined;
+  /** Up to `limit` revisions of `oid`, newest first. */
+  revisionsNewestFirst(oid: Oid, limit: number): RevisionData[];
+  /** Every revision tid of `oid`, oldest first. */
+  revisionTids(oid: Oid): Tid[];
+  /** The transaction record `tid`, or undefined. */
+  transaction(tid: Tid): TransactionInfo | undefined;
+  /** Up to `limit` transaction records with `from ≤ tid ≤ to`, in tid order. */
+  transactions(from: Tid, to: Tid, limit: number): TransactionEntry[];
+  /** Up to `limit` oids that have revisions, in oid order, strictly after `after` (null: from the start). */
+  oids(after: Oid | null, limit: number): Oid[];
+  /** The holder of `oid`'s commit lock, or undefined. */
+  lockHolder(oid: Oid): LockHolder | undefined;
+}
+
+/**
+ * Writes inside one atomic backend transaction. Callers validate before their first write, so
+ * a backend need not roll back partial writes of a function that throws after writing — but an
+ * LMDB backend does anyway.
+ */
+export interface BackendWriter extends BackendReader {
+  putLock(oid: Oid, holder: LockHolder): void;
+  deleteLock(oid: Oid): void;
+  /** Writes revision (oid, tid) and makes it current (tids only grow, so it is the newest). */
+  putRevision(oid: Oid, tid: Tid, data: Uint8Array | null): void;
+  /** Removes one non-current revision (pack). */
+  deleteRevision(oid: Oid, tid: Tid): void;
+  /** Removes every revision of `oid` and its current pointer (pack's GC). */
+  deleteObject(oid: Oid): void;
+  putTransaction(tid: Tid, info: TransactionInfo): void;
+  deleteTransaction(tid: Tid): void;
+  setLastTid(tid: Tid): void;
+  setPackTid(tid: Tid): void;
+  /** Reserves `count` consecutive never-used oids and returns the first, as a number. */
+  reserveOids(count: number): bigint;
+  /** Makes sure oids below `next` are never handed out by `reserveOids` (oids stored directly). */
+  raiseNextOid(next: bigint): void;
+}
+
+/**
+ * How much a write must survive: `commit` writes are durable when the storage is durable (they
+ * carry acknowledged commits and pack's deletions); `lock` writes (commit locks, oid blocks)
+ * need not be flushed — a lost lock belongs to a dead process and a lost oid block was never
+ * used by a durable commit (every commit raises the next oid past the oids it wrote).
+ */
+export type WriteKind = 'lock' | 'commit';
+
+/** A storage engine. */
+export interface Backend {
+  /** Human-readable name: a path, or `memory:<label>`. */
+  readonly name: string;
+  readonly readOnly: boolean;
+  /** Reads of the latest committed state (of this process; `refresh` to see other processes). */
+  readonly reader: BackendReader;
+  /** Runs `fn` in one atomic write transaction, exclusive among all writers of the database. */
+  write<T>(fn: (w: BackendWriter) => T, kind: WriteKind): T;
+  /** Makes commits of other processes visible to `reader` (LMDB renews its read snapshot). */
+  refresh(): void;
+  /** Releases the engine. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,149 @@
+/**
+ * Pack with garbage collection, shared by the built-in storages, in bounded batches of backend
+ * write transactions so commits continue while it runs (ZODB's FileStorage pack semantics).
+ *
+ * 1. Per object, drop every revision older than its newest revision at or before the pack tid
+ *    (what was current at the pack tid stays, and everything after it).
+ * 2. Mark: objects reachable from the root through the remaining revisions, plus every object
+ *    written after the pack tid (and what it references), are live.
+ * 3. Sweep the rest entirely. Before each sweep batch, transactions committed since the pack
+ *    started are folded into the mark (a new revision may refer to an object that was
+ *    unreachable); the batch's write transaction re-checks that nothing committed in between,
+ *    and skips objects whose commit lock is held.
+ * 4. Remove transaction records none of whose revisions remain; record the pack tid.
+ *
+ * A storage without a root object is not garbage-collected (nothing would be reachable).
+ * Known limit, as in ZODB: a transaction that voted before the sweep and refers to an object
+ * that was unreachable in every committed state can leave a dangling reference.
+ */
+import { ROOT_OID, tidAfter, type Oid, type Tid } from '../ids.ts';
+import type { PackResult, ReferenceFinder } from '../interfaces.ts';
+import type { Backend } from './backend.ts';
+import { isStaleHolder } from './commit/lock-holder.ts';
+
+const BATCH = 256;
+const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Packs `backend` at `packTid` (clamped to the last transaction). */
+export async function packBackend(backend: Backend, packTid: Tid, references: ReferenceFinder): Promise<PackResult> {
+  backend.refresh();
+  const start = backend.reader.lastTid();
+  const effective = packTid < start ? packTid : start;
+  const affected = new Set<Tid>();
+  const roots: Oid[] = [];
+  let revisionsRemoved = 0;
+
+  // 1. Old revisions.
+  for (let after: Oid | null = null; ; ) {
+    const batch = backend.reader.oids(after, BATCH);
+    if (batch.length === 0) break;
+    after = batch[batch.length - 1] as Oid;
+    backend.write((w) => {
+      for (const oid of batch) {
+        const tids = w.revisionTids(oid);
+        let keep = -1;
+        while (keep + 1 < tids.length && (tids[keep + 1] as Tid) <= effective) keep += 1;
+        for (let i = 0; i < keep; i++) {
+          w.deleteRevision(oid, tids[i] as Tid);
+          affected.add(tids[i] as Tid);
+          revisionsRemoved += 1;
+        }
+        if (keep < tids.length - 1) roots.push(oid);
+      }
+    }, 'commit');
+    await yieldTurn();
+  }
+
+  // 2. Mark.
+  let objectsRemoved = 0;
+  if (backend.reader.currentTid(ROOT_OID) !== undefined) {
+    const live = new Set<Oid>();
+    const mark = (from: Oid): void => {
+      const stack = [from];
+      while (stack.length > 0) {
+        const oid = stack.pop() as Oid;
+        if (live.has(oid)) continue;
+        let hasData = false;
+        const refs: Oid[] = [];
+        for (const tid of backend.reader.revisionTids(oid)) {
+          const data = backend.reader.revision(oid, tid)?.data;
+          if (data === undefined || data === null) continue;
+          hasData = true;
+          for (const ref of references(data)) refs.push(ref);
+        }
+        // An object whose remaining revisions hold no data (undone creation) is dead.
+        if (!hasData) continue;
+        live.add(oid);
+        for (const ref of refs) if (!live.has(ref)) stack.push(ref);
+      }
+    };
+    mark(ROOT_OID);
+    for (const [i, oid] of roots.entries()) {
+      mark(oid);
+      if (i % BATCH === BATCH - 1) await yieldTurn();
+    }
+
+    // 3. Sweep.
+    let seen = start;
+    for (let after: Oid | null = null; ; ) {
+      const batch = backend.reader.oids(after, BATCH);
+      if (batch.length === 0) break;
+      after = batch[batch.length - 1] as Oid;
+      for (;;) {
+        backend.refresh();
+        const last = backend.reader.lastTid();
+        if (last > seen) {
+          for (const txn of allTransactions(backend, tidAfter(seen), last)) for (const oid of txn) mark(oid);
+          seen = last;
+        }
+        const swept = backend.write((w) => {
+          if (w.lastTid() !== seen) return false; // someone committed since the mark: fold it in first
+          for (const oid of batch) {
+            if (live.has(oid)) continue;
+            const holder = w.lockHolder(oid);
+            if (holder !== undefined && !isStaleHolder(holder)) continue;
+            const tids = w.revisionTids(oid);
+            // Everything written after the pack tid stays, reachable or not (ZODB's rule).
+            if (tids.length === 0 || (tids[tids.length - 1] as Tid) > effective) continue;
+            for (const tid of tids) affected.add(tid);
+            w.deleteObject(oid);
+            objectsRemoved += 1;
+          }
+          return true;
+        }, 'commit');
+        if (swept) break;
+      }
+      await yieldTurn();
+    }
+  }
+
+  // 4. Empty transaction records, then the pack tid.
+  let transactionsRemoved = 0;
+  const tids = [...affected].sort();
+  for (let i = 0; i < tids.length; i += BATCH) {
+    const slice = tids.slice(i, i + BATCH);
+    backend.write((w) => {
+      for (const tid of slice) {
+        const info = w.transaction(tid);
+        if (info === undefined || info.oids.some((oid) => w.revision(oid, tid) !== undefined)) continue;
+        w.deleteTransaction(tid);
+        transactionsRemoved += 1;
+      }
+    }, 'commit');
+    await yieldTurn();
+  }
+  backend.write((w) => {
+    if (effective > w.packTid()) w.setPackTid(effective);
+  }, 'commit');
+  return { revisionsRemoved, objectsRemoved, transactionsRemoved };
+}
+
+/** The oids written by each transaction in [from, to], read in pages. */
+function* allTransactions(backend: Backend, from: Tid, to: Tid): Generator<readonly Oid[]> {
+  for (let cursor = from; cursor <= to; ) {
+    const page = backend.reader.transactions(cursor, to, BATCH);
+    if (page.length === 0) return;
+    for (const txn of page) yield txn.oids;
+    cursor = tidAfter((page[page.length - 1] as { tid: Tid }).tid);
+  }
+}
