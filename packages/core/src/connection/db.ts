@@ -1,6 +1,6 @@
 import { encodeRecord, referencesOf } from '../codec/record.ts';
 import { ConflictError, ConnectionStateError, InvalidOptionError, ObjectNotFoundError, UnsupportedOperationError } from '../errors.ts';
-import { idToBigInt, nowInMicros, parseOid, parseTid, ROOT_OID, tidAfter, tidFromBigInt, tidFromDate, type Oid, type Tid } from '../ids.ts';
+import { idToBigInt, nowInMicros, parseOid, parseTid, ROOT_OID, tidAfter, tidBefore, tidFromBigInt, tidFromDate, type Oid, type Tid } from '../ids.ts';
 import type { HistoryEntry, PackableStorage, PackResult, Storage, UndoableStorage, UndoResult } from '../interfaces.ts';
 import { globalRegistry, type ClassRegistry } from '../persistent/class-registry.ts';
 import '../persistent/persistent-list.ts';
@@ -143,7 +143,7 @@ export class DB implements ConnectionHost {
     return this.storage.lastTransaction();
   }
 
-  /** Up to `size` revisions of an object, newest first. @throws ObjectNotFoundError */
+  /** Up to `size` revisions of an object (default 1, as ZODB), newest first. @throws ObjectNotFoundError */
   history(oid: Oid | string, size?: number): HistoryEntry[] {
     return this.storage.history(parseOid(oid), size);
   }
@@ -161,14 +161,22 @@ export class DB implements ConnectionHost {
   }
 
   /**
-   * Removes revisions that were not current at `at` (default: now) and objects unreachable from
-   * the root then. Undo before `at` becomes impossible.
+   * Removes revisions that were not current at `at` (a tid, or a date: everything committed up to
+   * that millisecond; default: now) and objects unreachable from the root then. Undo of
+   * transactions up to `at` becomes impossible.
    * @throws UnsupportedOperationError when the storage cannot pack
    */
-  async pack(at: Tid | Date = new Date()): Promise<PackResult> {
+  async pack(at?: Tid | Date): Promise<PackResult> {
     const storage = this.storage as Partial<PackableStorage> & Storage;
     if (typeof storage.pack !== 'function') throw new UnsupportedOperationError('pack', storage.name);
-    const packTid = at instanceof Date ? tidFromDate(at) : parseTid(at);
+    let packTid: Tid;
+    if (at === undefined) {
+      const now = nowInMicros();
+      const last = storage.lastTransaction();
+      packTid = idToBigInt(last) > now ? last : tidFromBigInt(now);
+    } else {
+      packTid = at instanceof Date ? tidBefore(tidFromDate(at.getTime() + 1)) : parseTid(at);
+    }
     return storage.pack(packTid, referencesOf);
   }
 
@@ -196,13 +204,15 @@ export class DB implements ConnectionHost {
     if (at !== undefined) tid = at instanceof Date ? tidFromDate(at.getTime() + 1) : tidAfter(parseTid(at));
     else if (before !== undefined) tid = before instanceof Date ? tidFromDate(before) : parseTid(before);
     else return null;
-    // A commit starting now gets a tid >= max(now, last + 1); a view reaching past that could
-    // still change, so it is refused (as ZODB refuses historical connections in the future).
-    const now = nowInMicros();
-    const last = idToBigInt(this.storage.lastTransaction()) + 1n;
-    const limit = tidFromBigInt(now > last ? now : last);
-    if (tid > limit) throw new InvalidOptionError(at !== undefined ? 'at' : 'before', at ?? before, 'a tid or date that is not in the future');
-    return tid;
+    // A view reaching past the last transaction could still change. Up to now (with the
+    // millisecond of slack a Date carries) it is clamped to the last transaction, which is what
+    // "as of now" means; further in the future it is refused, as ZODB does.
+    const newest = tidAfter(this.storage.lastTransaction());
+    if (tid <= newest) return tid;
+    if (tid > tidFromBigInt(nowInMicros() + 1000n)) {
+      throw new InvalidOptionError(at !== undefined ? 'at' : 'before', at ?? before, 'a tid or date that is not in the future');
+    }
+    return newest;
   }
 
   async #ensureRoot(): Promise<void> {
