@@ -1,4 +1,3 @@
-import { decodeRecord } from '../codec/record.ts';
 import { ConnectionStateError, InvalidObjectReferenceError, NotPersistentError, ReadOnlyHistoryError } from '../errors.ts';
 import { parseOid, ROOT_OID, type Oid, type Tid } from '../ids.ts';
 import type {
@@ -9,17 +8,17 @@ import type {
   Synchronizer,
   TransactionHandle,
 } from '../interfaces.ts';
-import { Broken } from '../persistent/broken.ts';
 import type { ClassRegistry } from '../persistent/class-registry.ts';
 import type { Persistent } from '../persistent/persistent.ts';
-import { metaOf, newGhost, setGhostClass, type Jar, type PersistentMeta } from '../persistent/persistent-meta.ts';
+import { metaOf, type Jar, type PersistentMeta } from '../persistent/persistent-meta.ts';
 import type { PersistentMap } from '../persistent/persistent-map.ts';
 import type { PersistentState } from '../persistent/state-table.ts';
 import type { TransactionManager } from '../transaction/transaction-manager.ts';
 import { describeObject, serializeObjects, type PreparedRecord } from './commit-writer.ts';
 import { MvccView } from './mvcc.ts';
-import { ObjectCache, type CacheLimits } from './object-cache.ts';
 import { takeSavepoint } from './connection-savepoint.ts';
+import { ObjectCache, type CacheLimits } from './object-cache.ts';
+import { ObjectLoader } from './object-loader.ts';
 
 /** What a connection needs from its DB. */
 export interface ConnectionHost {
@@ -63,6 +62,7 @@ export class Connection implements DataManager, Synchronizer, Jar {
   readonly #registry: ClassRegistry;
   readonly #cache: ObjectCache;
   readonly #view: MvccView;
+  readonly #loader: ObjectLoader;
   #tm: TransactionManager;
   #closed = false;
   #joined: TransactionHandle | null = null;
@@ -73,7 +73,6 @@ export class Connection implements DataManager, Synchronizer, Jar {
   #stored: PreparedRecord[] = [];
   #resolved: readonly Oid[] = [];
   #ownCommit: { tid: Tid; oids: Set<Oid> } | null = null;
-  readonly #refReader = (oid: Oid, className: string): unknown => this.#cache.get(oid) ?? this.#newGhost(oid, className).proxy;
 
   /** @internal Made by `DB.open()`. */
   constructor(host: ConnectionHost, transactionManager: TransactionManager, historicalBefore: Tid | null = null) {
@@ -82,6 +81,7 @@ export class Connection implements DataManager, Synchronizer, Jar {
     this.#registry = host.registry;
     this.#cache = new ObjectCache(host.cacheLimits);
     this.#view = new MvccView(host.storage, historicalBefore);
+    this.#loader = new ObjectLoader(this, host.registry, this.#cache, this.#view);
     this.#tm = transactionManager;
     this.#tm.registerSynch(this);
   }
@@ -129,13 +129,7 @@ export class Connection implements DataManager, Synchronizer, Jar {
     const id = parseOid(oid);
     const cached = this.#cache.get(id);
     if (cached !== undefined) return cached as T;
-    const rev = this.#view.load(id);
-    const { className, state } = decodeRecord(rev.data, this.#refReader);
-    // Decoding may already have made a ghost of this very oid (an object referring to itself).
-    const meta = metaOf(this.#cache.get(id)) ?? this.#newGhost(id, className);
-    this.#setClass(meta, className);
-    meta.install(state as Record<string, unknown>, rev.tid, rev.data.length);
-    return meta.proxy as T;
+    return this.#loader.loadNew(id) as T;
   }
 
   /**
@@ -220,10 +214,7 @@ export class Connection implements DataManager, Synchronizer, Jar {
   /** @internal */
   setstate(meta: PersistentMeta): void {
     if (this.#closed) throw new ConnectionStateError(`cannot load ${describeObject(this.#registry, meta)}: its connection is closed`);
-    const rev = this.#view.load(meta.oid as Oid);
-    const { className, state } = decodeRecord(rev.data, this.#refReader);
-    this.#setClass(meta, className);
-    meta.install(state as Record<string, unknown>, rev.tid, rev.data.length);
+    this.#loader.load(meta);
   }
 
   /** @internal */
@@ -369,22 +360,6 @@ export class Connection implements DataManager, Synchronizer, Jar {
     if (this.#joined === txn) return;
     txn.join(this);
     this.#joined = txn;
-  }
-
-  #newGhost(oid: Oid, className: string): PersistentMeta {
-    const Class = this.#registry.classFor(className);
-    const meta = newGhost((Class ?? Broken).prototype, oid, this);
-    if (Class === undefined) meta.brokenClassName = className;
-    this.#cache.add(meta);
-    return meta;
-  }
-
-  /** Makes a ghost's class the one its record names (Broken when that class is not registered). */
-  #setClass(meta: PersistentMeta, className: string): void {
-    const Class = this.#registry.classFor(className);
-    const proto = (Class ?? Broken).prototype;
-    meta.brokenClassName = Class === undefined ? className : null;
-    if (Object.getPrototypeOf(meta.shell) !== proto) setGhostClass(meta, proto);
   }
 
   /** Moves a current connection's snapshot forward, invalidating what others changed since. */
