@@ -64,9 +64,9 @@ export class CommitCore {
     return txn;
   }
 
-  /** Queues a revision; the bytes are copied, so the caller may reuse its buffer. */
+  /** Queues a revision; the bytes are copied (as a Buffer), so the caller may reuse its buffer. */
   store(txn: CommitTxn, oid: Oid, readTid: Tid | null, data: Uint8Array): void {
-    txn.stores.set(oid, { readTid, data: data.slice() });
+    txn.stores.set(oid, { readTid, data: Buffer.from(data) });
   }
 
   checkCurrent(txn: CommitTxn, oid: Oid, readTid: Tid): void {

@@ -25,7 +25,7 @@ function lowerBound<T extends string>(list: readonly T[], key: T): number {
 }
 
 // Callers may keep and mutate what they load: hand out copies, keep the originals private.
-const copy = (data: Uint8Array | null): Uint8Array | null => (data === null ? null : data.slice());
+const copy = (data: Uint8Array | null): Uint8Array | null => (data === null ? null : Buffer.from(data));
 
 /** Backend of MemoryStorage. */
 export class MemoryBackend implements Backend, BackendWriter {

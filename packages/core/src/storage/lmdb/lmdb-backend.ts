@@ -1,0 +1,294 @@
+/**
+ * The LMDB backend (lmdb-js): the layout of lmdb-layout.ts in one environment.
+ *
+ * Writes: every backend write is one `transactionSync` with a block body (a callback returning a
+ * promise would defer the commit), so a thrown error rolls everything back and each write is
+ * atomic and serialized across processes by LMDB's writer lock; reads inside it see the latest
+ * committed state of every process. `overlappingSync` is off so that a write flagged
+ * NO_SYNC_FLUSH (commit locks, oid blocks) really skips the fsync; commits use synchronous
+ * durable commits unless the storage was opened with `durability: 'none'`.
+ *
+ * Reads outside writes use lmdb-js's shared read transaction, renewed each event turn and by
+ * `refresh()`; no read transaction is held across turns (open read transactions make the file
+ * grow).
+ */
+import { TransactionFlags, open, type Database, type RootDatabase } from 'lmdb';
+import { UnsupportedFormatError, StorageIOError } from '../../errors.ts';
+import { ZERO_TID, idToBigInt, oidFromBigInt, type Oid, type Tid } from '../../ids.ts';
+import type { Backend, BackendWriter, LockHolder, RevisionData, TransactionEntry, TransactionInfo, WriteKind } from '../backend.ts';
+import { lmdbCall, mapLmdbError } from './lmdb-errors.ts';
+import {
+  DB_NAMES,
+  FORMAT_VERSION,
+  META,
+  ascii,
+  decodeLock,
+  decodeTransaction,
+  encodeLock,
+  encodeTransaction,
+  revisionKey,
+  revisionKeyEnd,
+  type DbName,
+} from './lmdb-layout.ts';
+import { TID_PREFIX, currentTidOf, decodeRevision, encodeCurrent, encodeRevision } from './record-bytes.ts';
+
+/** Engine settings of one environment. */
+export interface LmdbBackendOptions {
+  readonly readOnly: boolean;
+  readonly durable: boolean;
+  readonly mapSize?: number | undefined;
+}
+
+type Db = Database<Buffer, string>;
+
+const FLAGS_DURABLE = (TransactionFlags.ABORTABLE | TransactionFlags.SYNCHRONOUS_COMMIT) as TransactionFlags;
+const FLAGS_NO_FLUSH = (TransactionFlags.ABORTABLE | TransactionFlags.NO_SYNC_FLUSH) as TransactionFlags;
+
+/** Backend of LmdbStorage. */
+export class LmdbBackend implements Backend, BackendWriter {
+  readonly reader = this;
+  readonly #env: RootDatabase<Buffer, string>;
+  readonly #db: Record<DbName, Db>;
+  readonly #commitFlags: TransactionFlags;
+
+  private constructor(
+    readonly name: string,
+    readonly readOnly: boolean,
+    env: RootDatabase<Buffer, string>,
+    dbs: Record<DbName, Db>,
+    durable: boolean,
+  ) {
+    this.#env = env;
+    this.#db = dbs;
+    this.#commitFlags = durable ? FLAGS_DURABLE : FLAGS_NO_FLUSH;
+  }
+
+  /**
+   * Opens (and, when writable, initializes) the environment at `path`.
+   * @throws UnsupportedFormatError when the database was written in another format version
+   * @throws StorageIOError when the environment cannot be opened or holds no TidalDB database
+   */
+  static open(path: string, options: LmdbBackendOptions): LmdbBackend {
+    const env = lmdbCall('open', path, () =>
+      open<Buffer, string>({
+        path,
+        readOnly: options.readOnly,
+        maxDbs: 8,
+        overlappingSync: false,
+        encoding: 'binary',
+        ...(options.mapSize === undefined ? {} : { mapSize: options.mapSize }),
+      }),
+    );
+    try {
+      const dbs = {} as Record<DbName, Db>;
+      for (const name of DB_NAMES) {
+        const db = env.openDB<Buffer, string>({ name, encoding: 'binary' }) as Db | undefined;
+        if (db === undefined) throw new StorageIOError('open', path, { cause: new Error(`no TidalDB database (missing ${name})`) });
+        dbs[name] = db;
+      }
+      const backend = new LmdbBackend(path, options.readOnly, env, dbs, options.durable);
+      backend.#checkFormat(!options.readOnly);
+      return backend;
+    } catch (err) {
+      void env.close();
+      throw mapLmdbError(err, 'open', path);
+    }
+  }
+
+  #checkFormat(initialize: boolean): void {
+    const read = (): string | undefined => this.#meta(META.formatVersion);
+    let found = read();
+    if (found === undefined && initialize) {
+      this.#env.transactionSync(() => {
+        if (read() !== undefined) return; // another process initialized it first
+        if (this.#db.current.getKeysCount({ limit: 1 }) > 0) return; // data without a version: refused below
+        this.#putMeta(META.formatVersion, String(FORMAT_VERSION));
+        this.#putMeta(META.lastTid, ZERO_TID);
+        this.#putMeta(META.packTid, ZERO_TID);
+        this.#putMeta(META.nextOid, oidFromBigInt(1));
+      }, FLAGS_DURABLE);
+      found = read();
+    }
+    if (found === undefined) {
+      throw new UnsupportedFormatError('none', FORMAT_VERSION, `LMDB database ${this.name}`);
+    }
+    if (found !== String(FORMAT_VERSION)) {
+      const n = Number(found);
+      throw new UnsupportedFormatError(Number.isInteger(n) ? n : found, FORMAT_VERSION, `LMDB database ${this.name}`);
+    }
+  }
+
+  write<T>(fn: (w: BackendWriter) => T, kind: WriteKind): T {
+    let result: T | undefined;
+    try {
+      // Block body: returning fn's value from the arrow could hand lmdb-js a promise.
+      this.#env.transactionSync(() => {
+        result = fn(this);
+      }, kind === 'commit' ? this.#commitFlags : FLAGS_NO_FLUSH);
+    } catch (err) {
+      throw mapLmdbError(err, kind === 'commit' ? 'commit' : 'write', this.name);
+    }
+    return result as T;
+  }
+
+  refresh(): void {
+    this.#env.resetReadTxn();
+  }
+
+  async close(): Promise<void> {
+    await this.#env.close();
+  }
+
+  #meta(key: string): string | undefined {
+    return this.#db.meta.getBinaryFast(key)?.toString('latin1');
+  }
+
+  #putMeta(key: string, value: string): void {
+    this.#db.meta.putSync(key, ascii(value));
+  }
+
+  // ── reads ────────────────────────────────────────────────────────────────────────────────
+
+  lastTid(): Tid {
+    return lmdbCall('read', this.name, () => (this.#meta(META.lastTid) ?? ZERO_TID) as Tid);
+  }
+
+  packTid(): Tid {
+    return lmdbCall('read', this.name, () => (this.#meta(META.packTid) ?? ZERO_TID) as Tid);
+  }
+
+  current(oid: Oid): RevisionData | undefined {
+    try {
+      const value = this.#db.current.getBinaryFast(oid);
+      return value === undefined ? undefined : decodeRevision(oid, currentTidOf(value), value, TID_PREFIX);
+    } catch (err) {
+      throw mapLmdbError(err, 'load', this.name);
+    }
+  }
+
+  currentTid(oid: Oid): Tid | undefined {
+    return lmdbCall('read', this.name, () => {
+      const value = this.#db.current.getBinaryFast(oid);
+      return value === undefined ? undefined : currentTidOf(value);
+    });
+  }
+
+  revision(oid: Oid, tid: Tid): RevisionData | undefined {
+    return lmdbCall('load', this.name, () => {
+      const value = this.#db.revisions.getBinaryFast(revisionKey(oid, tid));
+      return value === undefined ? undefined : decodeRevision(oid, tid, value, 0);
+    });
+  }
+
+  revisionBefore(oid: Oid, before: Tid): RevisionData | undefined {
+    return lmdbCall('load', this.name, () => {
+      const range = this.#db.revisions.getRange({ start: revisionKey(oid, before), end: oid, reverse: true, exclusiveStart: true, limit: 1 });
+      for (const { key, value } of range) return decodeRevision(oid, key.slice(16) as Tid, value, 0);
+      return undefined;
+    });
+  }
+
+  tidAtOrAfter(oid: Oid, from: Tid): Tid | undefined {
+    return lmdbCall('read', this.name, () => {
+      for (const key of this.#db.revisions.getKeys({ start: revisionKey(oid, from), end: revisionKeyEnd(oid), limit: 1 })) {
+        return key.slice(16) as Tid;
+      }
+      return undefined;
+    });
+  }
+
+  revisionsNewestFirst(oid: Oid, limit: number): RevisionData[] {
+    return lmdbCall('load', this.name, () =>
+      Array.from(this.#db.revisions.getRange({ start: revisionKeyEnd(oid), end: oid, reverse: true, limit }), ({ key, value }) => decodeRevision(oid, key.slice(16) as Tid, value, 0)),
+    );
+  }
+
+  revisionTids(oid: Oid): Tid[] {
+    return lmdbCall('read', this.name, () =>
+      Array.from(this.#db.revisions.getKeys({ start: oid, end: revisionKeyEnd(oid) }), (key) => key.slice(16) as Tid),
+    );
+  }
+
+  transaction(tid: Tid): TransactionInfo | undefined {
+    return lmdbCall('read', this.name, () => {
+      const value = this.#db.transactions.getBinaryFast(tid);
+      return value === undefined ? undefined : decodeTransaction(value);
+    });
+  }
+
+  transactions(from: Tid, to: Tid, limit: number): TransactionEntry[] {
+    return lmdbCall('read', this.name, () =>
+      Array.from(this.#db.transactions.getRange({ start: from, end: to, inclusiveEnd: true, limit }), ({ key, value }) => ({ tid: key as Tid, ...decodeTransaction(value) })),
+    );
+  }
+
+  oids(after: Oid | null, limit: number): Oid[] {
+    return lmdbCall('read', this.name, () =>
+      Array.from(
+        after === null ? this.#db.current.getKeys({ limit }) : this.#db.current.getKeys({ start: after, exclusiveStart: true, limit }),
+        (key) => key as Oid,
+      ),
+    );
+  }
+
+  lockHolder(oid: Oid): LockHolder | undefined {
+    return lmdbCall('read', this.name, () => {
+      const value = this.#db.locks.getBinaryFast(oid);
+      return value === undefined ? undefined : decodeLock(value);
+    });
+  }
+
+  // ── writes (only inside write()) ─────────────────────────────────────────────────────────
+
+  putLock(oid: Oid, holder: LockHolder): void {
+    this.#db.locks.putSync(oid, encodeLock(holder));
+  }
+
+  deleteLock(oid: Oid): void {
+    this.#db.locks.removeSync(oid);
+  }
+
+  putRevision(oid: Oid, tid: Tid, data: Uint8Array | null): void {
+    const revision = encodeRevision(oid, tid, data);
+    this.#db.revisions.putSync(revisionKey(oid, tid), revision);
+    this.#db.current.putSync(oid, encodeCurrent(tid, revision));
+  }
+
+  deleteRevision(oid: Oid, tid: Tid): void {
+    this.#db.revisions.removeSync(revisionKey(oid, tid));
+  }
+
+  deleteObject(oid: Oid): void {
+    for (const key of Array.from(this.#db.revisions.getKeys({ start: oid, end: revisionKeyEnd(oid) }))) {
+      this.#db.revisions.removeSync(key);
+    }
+    this.#db.current.removeSync(oid);
+  }
+
+  putTransaction(tid: Tid, info: TransactionInfo): void {
+    this.#db.transactions.putSync(tid, encodeTransaction(info));
+  }
+
+  deleteTransaction(tid: Tid): void {
+    this.#db.transactions.removeSync(tid);
+  }
+
+  setLastTid(tid: Tid): void {
+    this.#putMeta(META.lastTid, tid);
+  }
+
+  setPackTid(tid: Tid): void {
+    this.#putMeta(META.packTid, tid);
+  }
+
+  reserveOids(count: number): bigint {
+    const first = idToBigInt((this.#meta(META.nextOid) ?? oidFromBigInt(1)) as Oid);
+    this.#putMeta(META.nextOid, oidFromBigInt(first + BigInt(count)));
+    return first;
+  }
+
+  raiseNextOid(next: bigint): void {
+    const current = idToBigInt((this.#meta(META.nextOid) ?? oidFromBigInt(1)) as Oid);
+    if (next > current) this.#putMeta(META.nextOid, oidFromBigInt(next));
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * The LMDB environment layout (format version 1). One environment (a directory), named
+ * sub-databases, string keys (lmdb-js ordered-binary: fixed-width hex, so key order is numeric
+ * order), values always raw bytes (`encoding: 'binary'`; nothing depends on lmdb's encoder):
+ *
+ * | database       | key                  | value                                                  |
+ * |----------------|----------------------|--------------------------------------------------------|
+ * | `revisions`    | oid ‖ tid (32 chars) | checksummed revision (see record-bytes.ts)             |
+ * | `current`      | oid                  | tid ‖ the current revision's value                     |
+ * | `transactions` | tid                  | msgpack `[user, description, extension, oids joined]`  |
+ * | `meta`         | name                 | ASCII: `formatVersion`, `lastTid`, `nextOid`, `packTid` |
+ * | `locks`        | oid                  | msgpack `[token, pid, nonce]`: a voted transaction's commit lock |
+ */
+import { Packr } from 'msgpackr';
+import { InvalidRecordError } from '../../errors.ts';
+import type { Oid, Tid } from '../../ids.ts';
+import type { LockHolder, TransactionInfo } from '../backend.ts';
+
+/** The format this code writes and reads. */
+export const FORMAT_VERSION = 1;
+
+export const DB_NAMES = ['revisions', 'current', 'transactions', 'meta', 'locks'] as const;
+export type DbName = (typeof DB_NAMES)[number];
+
+export const META = { formatVersion: 'formatVersion', lastTid: 'lastTid', nextOid: 'nextOid', packTid: 'packTid' } as const;
+
+/** Upper bound for the keys of one oid in `revisions` (every tid character sorts below `~`). */
+export const revisionKeyEnd = (oid: Oid): string => `${oid}~`;
+export const revisionKey = (oid: Oid, tid: Tid): string => oid + tid;
+
+// Own Packr (not lmdb's encoder), plain maps and no shared structures: any value decodes alone.
+const packr = new Packr({ useRecords: false, moreTypes: true, mapsAsObjects: true });
+
+export function encodeTransaction(info: TransactionInfo): Buffer {
+  return packr.pack([info.user, info.description, info.extension, info.oids.join('')]);
+}
+
+export function decodeTransaction(value: Uint8Array): TransactionInfo {
+  const decoded = packr.unpack(value) as unknown;
+  if (!Array.isArray(decoded) || decoded.length !== 4 || typeof decoded[3] !== 'string') {
+    throw new InvalidRecordError('malformed transaction record');
+  }
+  const [user, description, extension, joined] = decoded as [string, string, Record<string, unknown>, string];
+  const oids: Oid[] = [];
+  for (let i = 0; i < joined.length; i += 16) oids.push(joined.slice(i, i + 16) as Oid);
+  return { user, description, extension, oids };
+}
+
+export function encodeLock(holder: LockHolder): Buffer {
+  return packr.pack([holder.token, holder.pid, holder.nonce]);
+}
+
+export function decodeLock(value: Uint8Array): LockHolder {
+  const [token, pid, nonce] = packr.unpack(value) as [string, number, string];
+  return { token, pid, nonce };
+}
+
+export const ascii = (text: string): Buffer => Buffer.from(text, 'latin1');
