@@ -95,6 +95,15 @@ describe.each(STORAGE_KINDS)('MVCC snapshots (%s storage)', (kind) => {
     expect(a.value).toBe(5);
   });
 
+  it('keeps the objects a connection committed itself loaded after its commit', async () => {
+    const writer = session();
+    const a = cell(writer, 'a');
+    a.value = 7;
+    await writer.tm.commit();
+    expect(a._p_state).toBe('saved');
+    expect(a._p_serial).toBe(db.lastTransaction());
+  });
+
   it('raises ReadConflictError (retryable) when the snapshot has no revision of an object created later', async () => {
     const reader = session();
     void reader.conn.root().size;
