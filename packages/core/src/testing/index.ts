@@ -5,6 +5,7 @@
 export { describeStorageConformance } from './conformance.ts';
 export type { StorageConformanceFactory, StorageConformanceOptions } from './factory.ts';
 export { counterResolver } from './conflict-resolution.ts';
+export { checkResolver, MUST_REFUSE, type ResolverCheck, type ResolverUnderTest } from './resolver-harness.ts';
 export {
   TEST_CLASS,
   record,
