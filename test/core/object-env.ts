@@ -5,12 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as core from '@tidaldb/core';
-import { DB, MemoryStorage, type DBOptions, type Storage } from '@tidaldb/core';
+import { DB, LmdbStorage, MemoryStorage, type DBOptions, type Storage } from '@tidaldb/core';
 
 export type StorageKind = 'memory' | 'lmdb';
-export const STORAGE_KINDS: readonly StorageKind[] = ['memory'];
-const LmdbStorage = (core as unknown as { LmdbStorage: { open(p: string, o: object): Promise<Storage> } }).LmdbStorage;
+export const STORAGE_KINDS: readonly StorageKind[] = ['memory', 'lmdb'];
 
 /** A storage of one kind, reopenable (for LMDB: the same directory). */
 export interface StorageEnv {

@@ -1,6 +1,7 @@
 import type { Storage } from '../interfaces.ts';
+import { LmdbStorage } from '../storage/lmdb/lmdb-storage.ts';
 
-/** Opens the LMDB storage at `path` (kept apart so DB does not depend on LMDB for memory-only use). */
+/** Opens the LMDB storage at `path` (a directory, created if missing) for `DB.open(path)`. */
 export async function openLmdbStorage(path: string): Promise<Storage> {
-  throw new Error(`LmdbStorage is not available yet (${path})`);
+  return LmdbStorage.open(path);
 }
