@@ -20,10 +20,11 @@ describe('record codec', () => {
     expect(back).toEqual(state);
   });
 
-  it('round-trips arbitrary JSON-like states', () => {
+  it('round-trips arbitrary JSON values (with -0 stored as 0, as msgpack integers have no sign of zero)', () => {
     fc.assert(
       fc.property(fc.jsonValue(), (value) => {
-        expect(decodeRecord(encodeRecord('k', { value })).state).toEqual({ value });
+        const asJson: unknown = JSON.parse(JSON.stringify({ value }));
+        expect(decodeRecord(encodeRecord('k', { value })).state).toEqual(asJson);
       }),
     );
   });
