@@ -188,6 +188,47 @@ describe.each(STORAGE_KINDS)('MVCC snapshots (%s storage)', (kind) => {
   });
 });
 
+describe('conflict resolution through the class registry', () => {
+  class Picky extends Persistent {
+    value = 0;
+    static resolveConflict(): Record<string, unknown> {
+      throw new Error('these changes cannot be merged');
+    }
+  }
+  registerClass('test.mvcc.Picky', Picky);
+
+  class Sloppy extends Persistent {
+    value = 0;
+    static resolveConflict(): Record<string, unknown> {
+      return { value: () => 1 };
+    }
+  }
+  registerClass('test.mvcc.Sloppy', Sloppy);
+
+  it.each([
+    ['throws', Picky, 'these changes cannot be merged'],
+    ['returns an unstorable state', Sloppy, 'cannot store function'],
+  ] as const)('fails the commit with ConflictError when resolveConflict %s', async (_what, Class, reason) => {
+    const { db, dispose } = await dbEnv('memory');
+    try {
+      await db.transact((conn) => conn.root().set('x', new Class()));
+      const tm = new TransactionManager();
+      const conn = db.open({ transactionManager: tm });
+      (conn.root().get('x') as InstanceType<typeof Class>).value = 1;
+      await db.transact((c) => {
+        (c.root().get('x') as InstanceType<typeof Class>).value = 2;
+      });
+      const failure = await tm.commit().catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(ConflictError);
+      expect((failure as ConflictError).reason).toContain(reason);
+      await tm.abort();
+      conn.close();
+    } finally {
+      await dispose();
+    }
+  });
+});
+
 describe.each(STORAGE_KINDS)('historical connections (%s storage)', (kind) => {
   let db: DB;
   let dispose: () => Promise<void>;
