@@ -43,6 +43,14 @@ export { compareKeys, type BTreeKey } from './btree/key-order.ts';
 export { mergeBucketStates, type BucketState, type BucketMergeOptions } from './btree/bucket-merge.ts';
 export { mergeNodeStates, type NodeState } from './btree/node-merge.ts';
 export { BTREE_CONFLICT_REASONS, BTreeConflictReason } from './btree/conflict-reasons.ts';
+export {
+  ConflictMonitor,
+  type ConflictStats,
+  type ClassConflictStats,
+  type ConflictEvent,
+  type ConflictRefusedEvent,
+  type ConflictEvents,
+} from './conflict/conflict-monitor.ts';
 export { DB, type DBOptions, type OpenOptions, type TransactOptions, type UndoOptions } from './connection/db.ts';
 export { Connection, type CacheInfo } from './connection/connection.ts';
 export { registryConflictResolver, type ResolveConflict } from './connection/conflict-resolver.ts';

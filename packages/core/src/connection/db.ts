@@ -8,6 +8,7 @@ import '../persistent/persistent-map.ts';
 import { TransactionManager, type RunOptions } from '../transaction/transaction-manager.ts';
 import type { Transaction } from '../transaction/transaction.ts';
 import { registryConflictResolver } from './conflict-resolver.ts';
+import { ConflictMonitor, type ConflictEvents, type ConflictStats } from '../conflict/conflict-monitor.ts';
 import { Connection, type ConnectionHost } from './connection.ts';
 import { openLmdbStorage } from './open-lmdb.ts';
 import type { CacheLimits } from './object-cache.ts';
@@ -64,6 +65,8 @@ export class DB implements ConnectionHost {
   readonly registry: ClassRegistry;
   readonly cacheLimits: CacheLimits;
   readonly poolSize: number;
+  /** Conflict-resolution counts and events of this DB's commits (see `conflictStats`, `on`). */
+  readonly conflicts = new ConflictMonitor();
   readonly #pool: Connection[] = [];
   readonly #open = new Set<Connection>();
   #closed = false;
@@ -90,9 +93,25 @@ export class DB implements ConnectionHost {
       if (typeof storageOrPath === 'string') await storage.close();
       throw error;
     }
-    storage.setConflictResolver(registryConflictResolver(db.registry));
+    storage.setConflictResolver(db.conflicts.observe(registryConflictResolver(db.registry)));
     await db.#ensureRoot();
     return db;
+  }
+
+  /**
+   * Per class: conflicts merged by the class's resolver (`resolved`) and conflicts that failed a
+   * commit (`conflicts`), met by this process's commits since the DB was opened.
+   */
+  conflictStats(): ConflictStats {
+    return this.conflicts.stats();
+  }
+
+  /**
+   * Listens to conflict resolution: 'resolved' after each merge, 'conflict' after each refusal.
+   * @returns a function that removes the listener
+   */
+  on<E extends keyof ConflictEvents>(event: E, listener: (event: ConflictEvents[E]) => void): () => void {
+    return this.conflicts.on(event, listener);
   }
 
   /** True after `close()`. */
