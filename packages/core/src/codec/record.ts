@@ -122,7 +122,12 @@ export function assertStorable(state: unknown, objectName: string): void {
     } else {
       const proto = Object.getPrototypeOf(obj) as unknown;
       if (proto !== Object.prototype && proto !== null) throw new UnstorableValueError(objectName, path, describeType(obj));
-      for (const key of Object.keys(obj)) walk((obj as Record<string, unknown>)[key], path ? `${path}.${key}` : key);
+      for (const key of Object.keys(obj)) {
+        const keyPath = path ? `${path}.${key}` : key;
+        // msgpackr renames this key on decode (prototype-pollution guard): refuse rather than alter.
+        if (key === '__proto__') throw new UnstorableValueError(objectName, keyPath, 'property named __proto__');
+        walk((obj as Record<string, unknown>)[key], keyPath);
+      }
       if (Object.getOwnPropertySymbols(obj).length > 0) throw new UnstorableValueError(objectName, path, 'symbol-keyed property');
     }
     seen.delete(obj);
