@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BTreeBucket} from '@tidaldb/core';
-import { BTree, BTreeNode, BucketConflictError, classNameOf, ConflictError, Counter, type Oid } from '@tidaldb/core';
+import { BTree, type BTreeBucket, BTreeNode, BucketConflictError, classNameOf, ConflictError, Counter, type Oid } from '@tidaldb/core';
 import { openTestDb, STORAGE_KINDS, type Session, type TestDb } from './db-env.ts';
 
 const tree = (s: Session): BTree<number, string> => s.conn.root().get('tree') as BTree<number, string>;
