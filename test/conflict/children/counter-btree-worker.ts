@@ -5,8 +5,7 @@
 // { worker, committed, escaped, attempts, resolved } — escaped = ConflictErrors that db.transact
 // gave up on, attempts = every run of the transaction function (retries included).
 import { once } from 'node:events';
-import type { BTree, Counter} from '@tidaldb/core';
-import { ConflictError, DB, LmdbStorage } from '@tidaldb/core';
+import { ConflictError, DB, LmdbStorage, type BTree, type Counter } from '@tidaldb/core';
 
 const [dir, worker, countText, attemptsText] = process.argv.slice(2);
 if (!dir || !worker || !countText || !attemptsText) throw new Error('usage: counter-btree-worker <dir> <worker> <count> <attempts>');
