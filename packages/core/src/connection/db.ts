@@ -86,16 +86,16 @@ export class DB implements ConnectionHost {
    */
   static async open(storageOrPath: Storage | string, options: DBOptions = {}): Promise<DB> {
     const storage = typeof storageOrPath === 'string' ? await openLmdbStorage(storageOrPath) : storageOrPath;
-    let db: DB;
     try {
-      db = new DB(storage, options);
+      const db = new DB(storage, options);
+      storage.setConflictResolver(db.conflicts.observe(registryConflictResolver(db.registry)));
+      await db.#ensureRoot();
+      return db;
     } catch (error) {
+      // A storage we opened ourselves must not stay open behind a failed open.
       if (typeof storageOrPath === 'string') await storage.close();
       throw error;
     }
-    storage.setConflictResolver(db.conflicts.observe(registryConflictResolver(db.registry)));
-    await db.#ensureRoot();
-    return db;
   }
 
   /**
