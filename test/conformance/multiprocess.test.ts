@@ -1,13 +1,13 @@
 // Several real processes on one LMDB environment: concurrent committers serialize correctly (tids
 // strictly increasing, no commit lost, serial checks hold across processes), and every commit a
 // process acknowledged survives a SIGKILL of that process.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LmdbStorage, decodeRecord, parseOid, parseTid, type Oid, type Tid } from '@tidaldb/core';
+import { ConflictError, LmdbStorage, decodeRecord, parseOid, parseTid, tidAfter, type Oid, type Tid } from '@tidaldb/core';
 import { commit, record } from '@tidaldb/core/testing';
 
 const repoRoot = new URL('../..', import.meta.url).pathname;
@@ -51,49 +51,112 @@ function start(file: string, args: string[], onLine: (line: string) => void = ()
   return { proc, exited };
 }
 
-describe('several processes on one LMDB environment', () => {
-  it('4 processes × 200 transactions: tids strictly increasing, no commit lost, the shared counter counts every increment', async () => {
-    const dir = await tempDir();
-    const setup = await LmdbStorage.open(dir);
-    const counter = setup.newOid();
-    await commit(setup, [{ oid: counter, readTid: null, data: record(0) }]);
-    await setup.close();
+type Report = { tid: string; oid: string; value: string; attempts: number; resolved: string[] };
 
-    const workers = 4;
-    const perWorker = 200;
-    type Report = { tid: string; oid: string; value: string; counter: number; attempts: number };
+/**
+ * Runs `workers` increment-worker children on a fresh env and checks what all modes promise: the
+ * log has strictly increasing tids and exactly the acknowledged commits, each with its data; the
+ * counter went 1, 2, 3, … in tid order (no increment lost or applied twice); a storage opened
+ * read-only before the children started sees all of it through load and poll.
+ */
+async function runIncrementers(mode: 'retry' | 'resolve', workers: number, perWorker: number): Promise<Report[]> {
+  const dir = await tempDir();
+  const setup = await LmdbStorage.open(dir);
+  const counter = setup.newOid();
+  const t0 = await commit(setup, [{ oid: counter, readTid: null, data: record(0) }]);
+  await setup.close();
+  const observer = await LmdbStorage.open(dir, { readOnly: true });
+  try {
+    expect(valueOf(observer.load(counter).data)).toBe(0);
     const reports: Report[] = [];
     const runs = Array.from({ length: workers }, (_, w) =>
-      start('increment-worker.ts', [dir, String(w), String(perWorker), counter], (line) => reports.push(JSON.parse(line) as Report)),
+      start('increment-worker.ts', [dir, String(w), String(perWorker), counter, mode], (line) => reports.push(JSON.parse(line) as Report)),
     );
     for (const { exited } of runs) {
       const { code, stderr } = await exited;
       expect(code, stderr).toBe(0);
     }
-    expect(reports).toHaveLength(workers * perWorker);
-    // oids handed out concurrently by four processes never collide
-    expect(new Set(reports.map((r) => r.oid)).size).toBe(workers * perWorker);
+    const total = workers * perWorker;
+    expect(reports).toHaveLength(total);
+    // oids handed out concurrently by several processes never collide
+    expect(new Set(reports.map((r) => r.oid)).size).toBe(total);
 
-    const s = await LmdbStorage.open(dir, { readOnly: true });
+    const log = [...observer.iterator()];
+    for (let i = 1; i < log.length; i++) expect(log[i]!.tid > log[i - 1]!.tid, `log position ${i}`).toBe(true);
+    expect(log).toHaveLength(total + 1);
+    const byTid = new Map(log.map((t) => [t.tid as string, t]));
+    for (const r of reports) {
+      const txn = byTid.get(r.tid);
+      expect(txn?.description, `acknowledged ${r.value} at ${r.tid}`).toBe(r.value);
+      expect(txn!.records.map((x) => x.oid).sort()).toEqual([parseOid(r.oid), counter].sort());
+      expect(valueOf(observer.loadSerial(parseOid(r.oid), parseTid(r.tid)))).toBe(r.value);
+      expect(valueOf(observer.load(parseOid(r.oid)).data)).toBe(r.value);
+    }
+    const counterValues = log.slice(1).map((t) => valueOf(t.records.find((x) => x.oid === counter)!.data!));
+    expect(counterValues).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+    expect(valueOf(observer.load(counter).data)).toBe(total);
+    const polled = observer.poll(t0);
+    expect(polled.lastTid).toBe(log.at(-1)!.tid);
+    expect(polled.oids).toEqual(new Set([counter, ...reports.map((r) => parseOid(r.oid))]));
+    return reports;
+  } finally {
+    await observer.close();
+  }
+}
+
+describe('several processes on one LMDB environment', () => {
+  it('4 processes × 200 transactions with serial checks and retries: tids strictly increasing, no commit lost, every increment counted', async () => {
+    const reports = await runIncrementers('retry', 4, 200);
+    const retried = reports.filter((r) => r.attempts > 1).length;
+    console.info(`multiprocess (retry): ${reports.length} commits, ${retried} retried after ConflictError`);
+  });
+
+  it('4 processes × 100 transactions on a stale serial: the resolver merges with the state committed by other processes', async () => {
+    const reports = await runIncrementers('resolve', 4, 100);
+    expect(reports.every((r) => r.attempts === 1)).toBe(true);
+    // Each worker read the counter once, when it started: only its first commit can have found
+    // that revision still current; every later one had to be merged.
+    for (const r of reports) if (r.resolved.length === 0) expect(r.value).toMatch(/:0$/);
+  });
+
+  it('a process that learned of another process\'s commit (ConflictError, poll) then loads that revision, not an older one', async () => {
+    const dir = await tempDir();
+    const s = await LmdbStorage.open(dir);
     try {
-      const log = [...s.iterator()];
-      for (let i = 1; i < log.length; i++) expect(log[i]!.tid > log[i - 1]!.tid, `log position ${i}`).toBe(true);
-      expect(log).toHaveLength(workers * perWorker + 1);
-      const byTid = new Map(log.map((t) => [t.tid as string, t]));
-      for (const r of reports) {
-        const txn = byTid.get(r.tid);
-        expect(txn?.description, `acknowledged ${r.value} at ${r.tid}`).toBe(r.value);
-        expect(txn!.records.map((x) => x.oid).sort()).toEqual([parseOid(r.oid), counter].sort());
-        expect(valueOf(s.loadSerial(parseOid(r.oid), parseTid(r.tid)))).toBe(r.value);
-        expect(valueOf(s.load(parseOid(r.oid)).data)).toBe(r.value);
-      }
-      // Serial checks held across processes: in tid order the counter went 1, 2, 3, … with no
-      // value written twice and none skipped.
-      const counterValues = log.slice(1).map((t) => valueOf(t.records.find((x) => x.oid === counter)!.data!));
-      expect(counterValues).toEqual(Array.from({ length: workers * perWorker }, (_, i) => i + 1));
-      expect(valueOf(s.load(counter).data)).toBe(workers * perWorker);
-      const retried = reports.filter((r) => r.attempts > 1).length;
-      console.info(`multiprocess: ${reports.length} commits, ${retried} needed a retry after ConflictError`);
+      const a = s.newOid();
+      const b = s.newOid();
+      const t1 = await commit(s, [
+        { oid: a, readTid: null, data: record('a1') },
+        { oid: b, readTid: null, data: record('b1') },
+      ]);
+      expect(s.load(a).tid).toBe(t1);
+      expect(s.load(b).tid).toBe(t1);
+
+      // Synchronously, so this process does not get a turn of its event loop in between (which
+      // could let lmdb-js renew its read snapshot and hide a stale read).
+      const putElsewhere = (oid: Oid, value: string): Tid => {
+        const run = spawnSync(process.execPath, ['--import', 'tsx', child('put-once.ts'), dir, oid, value], { cwd: repoRoot, encoding: 'utf8' });
+        expect(run.status, run.stderr).toBe(0);
+        return parseTid(run.stdout.trim());
+      };
+
+      // Told by a ConflictError that a is at t2: a later load must not answer t1 (ordering guarantee).
+      const t2 = putElsewhere(a, 'a2');
+      const err = await commit(s, [{ oid: a, readTid: t1, data: record('mine') }]).then(
+        () => expect.fail('a stale serial committed over another process\'s revision'),
+        (e: unknown) => e,
+      );
+      expect(ConflictError.is(err) && err.committedTid).toBe(t2);
+      expect(s.load(a).tid, 'load after a ConflictError that named t2').toBe(t2);
+      expect(valueOf(s.load(a).data)).toBe('a2');
+
+      // Told by poll that the database is at t3: loads and lastTransaction follow.
+      const t3 = putElsewhere(b, 'b2');
+      const polled = s.poll(t2);
+      expect(polled).toEqual({ lastTid: t3, oids: new Set([b]) });
+      expect(s.lastTransaction()).toBe(t3);
+      expect(s.load(b).tid).toBe(t3);
+      expect(valueOf(s.loadBefore(b, tidAfter(t3))!.data)).toBe('b2');
     } finally {
       await s.close();
     }

@@ -1,38 +1,49 @@
 // Child process of multiprocess.test.ts: commits `count` transactions to the LMDB env at `dir`,
-// each writing a new object of its own and incrementing the shared counter at `counterOid` on top
-// of the revision it read (serial check, no resolver), retrying on ConflictError. Prints one JSON
-// line per acknowledged commit: { tid, oid, value, counter, attempts }.
-import { ConflictError, LmdbStorage, encodeRecord, decodeRecord, parseOid, type Oid } from '@tidaldb/core';
+// each writing a new object of its own and incrementing the shared counter at `counterOid`.
+// mode "retry": on top of the revision it just read (serial check, no resolver), retrying on
+// ConflictError. mode "resolve": always on top of the revision it read once at start (stale on
+// purpose), with a counter resolver installed, so every commit after the first merges across
+// processes. Prints one JSON line per acknowledged commit: { tid, oid, value, attempts, resolved }.
+import { ConflictError, LmdbStorage, decodeRecord, encodeRecord, parseOid, type ConflictResolver, type Oid } from '@tidaldb/core';
 
-const [dir, worker, countText, counterText] = process.argv.slice(2);
-if (!dir || !worker || !countText || !counterText) throw new Error('usage: increment-worker <dir> <worker> <count> <counterOid>');
+const [dir, worker, countText, counterText, mode] = process.argv.slice(2);
+if (!dir || !worker || !countText || !counterText || (mode !== 'retry' && mode !== 'resolve')) {
+  throw new Error('usage: increment-worker <dir> <worker> <count> <counterOid> retry|resolve');
+}
 const count = Number(countText);
 const counterOid = parseOid(counterText);
 const MAX_ATTEMPTS = 10_000;
 
-const storage = await LmdbStorage.open(dir);
 const valueOf = (bytes: Uint8Array) => (decodeRecord(bytes).state as { v: unknown }).v;
+const encode = (v: unknown) => encodeRecord('test.Value', { v, refs: [] });
+const counterResolver: ConflictResolver = {
+  resolve: ({ old, committed, mine }) =>
+    encode((valueOf(committed) as number) + (valueOf(mine) as number) - (old ? (valueOf(old) as number) : 0)),
+};
+
+const storage = await LmdbStorage.open(dir);
+if (mode === 'resolve') storage.setConflictResolver(counterResolver);
+const startedAt = storage.load(counterOid);
 
 for (let i = 0; i < count; i++) {
   const oid: Oid = storage.newOid();
   const value = `${worker}:${i}`;
   for (let attempts = 1; ; attempts++) {
     if (attempts > MAX_ATTEMPTS) throw new Error(`${value}: no progress after ${MAX_ATTEMPTS} attempts`);
-    // poll as a Connection does at a transaction boundary, then read the counter's current revision
+    // As a Connection does at each transaction boundary: poll, then read the current revision.
     storage.poll(storage.lastTransaction());
-    const current = storage.load(counterOid);
-    const counter = (valueOf(current.data) as number) + 1;
+    const read = mode === 'retry' ? storage.load(counterOid) : startedAt;
     const txn = storage.tpcBegin({ user: `/ worker${worker}`, description: value, extension: { attempts } });
     try {
-      storage.store(txn, oid, null, encodeRecord('test.Value', { v: value, refs: [] }));
-      storage.store(txn, counterOid, current.tid, encodeRecord('test.Value', { v: counter, refs: [] }));
-      await storage.tpcVote(txn);
+      storage.store(txn, oid, null, encode(value));
+      storage.store(txn, counterOid, read.tid, encode((valueOf(read.data) as number) + 1));
+      const resolved = await storage.tpcVote(txn);
       const tid = await storage.tpcFinish(txn);
-      process.stdout.write(JSON.stringify({ tid, oid, value, counter, attempts }) + '\n');
+      process.stdout.write(JSON.stringify({ tid, oid, value, attempts, resolved }) + '\n');
       break;
     } catch (err) {
       await storage.tpcAbort(txn);
-      if (!ConflictError.is(err) || err.oid !== counterOid) throw err;
+      if (mode === 'resolve' || !ConflictError.is(err) || err.oid !== counterOid) throw err;
     }
   }
 }

@@ -24,6 +24,16 @@ export function historyTests(h: Harness): void {
       for (const e of entries) expect(e.time.getTime()).toBe(tidToDate(e.tid).getTime());
     });
 
+    it('keeps any text and any codec value in the metadata', async () => {
+      const s = await h.create();
+      const a = s.newOid();
+      const extension = { when: new Date(1_700_000_000_123), big: 2n ** 60n, bytes: new Uint8Array([0, 255]), tags: new Set(['x']), none: null };
+      const t1 = await put(s, a, 1, [], meta('línea 1\nline 2 🌊', '/ zoë', extension));
+      const [entry] = s.history(a, 1);
+      expect([entry?.user, entry?.description, entry?.extension]).toEqual(['/ zoë', 'línea 1\nline 2 🌊', extension]);
+      expect([...s.iterator(t1, t1)][0]?.extension).toEqual(extension);
+    });
+
     it('returns at most `size` entries, the newest ones', async () => {
       const s = await h.create();
       const a = s.newOid();

@@ -2,9 +2,9 @@
 // StorageClosedError.
 import { describe, expect, it } from 'vitest';
 import { referencesOf } from '../codec/record.ts';
-import { StorageClosedError } from '../errors.ts';
+import { ObjectNotFoundError, StorageClosedError } from '../errors.ts';
 import { ZERO_TID } from '../ids.ts';
-import { begin, expectRejects, expectThrows, meta, put, record, type Harness } from './harness.ts';
+import { begin, expectRejects, expectThrows, meta, put, record, settle, type Harness } from './harness.ts';
 
 export function lifecycleTests(h: Harness): void {
   describe('close', () => {
@@ -49,6 +49,37 @@ export function lifecycleTests(h: Harness): void {
       begin(s);
       await s.close();
       expect(s.closed).toBe(true);
+    });
+
+    it('settles a vote that was waiting for another transaction\'s locks', { timeout: 20_000 }, async () => {
+      const s = await h.create();
+      const a = s.newOid();
+      const t1 = await put(s, a, 'v1');
+      const holder = begin(s, 'holder');
+      s.store(holder, a, t1, record('holder'));
+      await s.tpcVote(holder);
+      const waiter = begin(s, 'waiter');
+      s.store(waiter, a, t1, record('waiter'));
+      const vote = settle(s.tpcVote(waiter));
+      await s.close();
+      const outcome = await vote;
+      if (outcome.ok) await expectRejects(s.tpcFinish(waiter), StorageClosedError);
+    });
+
+    it('lets a finish already in flight complete or fail cleanly, and keeps it if it completed', async () => {
+      const s = await h.create();
+      const a = s.newOid();
+      const txn = begin(s, 'in flight');
+      s.store(txn, a, null, record('in flight'));
+      await s.tpcVote(txn);
+      const finishing = settle(s.tpcFinish(txn));
+      await s.close();
+      const outcome = await finishing;
+      if (h.factory.reopen) {
+        const r = await h.reopen(s);
+        if (outcome.ok) expect(r.load(a).tid).toBe(outcome.value);
+        else expectThrows(() => r.load(a), ObjectNotFoundError);
+      }
     });
   });
 }

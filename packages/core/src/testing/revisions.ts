@@ -127,6 +127,17 @@ export function revisionTests(h: Harness): void {
       expectThrows(() => s.loadSerial(s.newOid(), t1), ObjectNotFoundError);
     });
 
+    it('stores a 2 MB record and 2000 objects in one transaction', async () => {
+      const s = await h.create();
+      const big = record('x'.repeat(2 * 1024 * 1024));
+      const many = oids(s, 2000);
+      const a = s.newOid();
+      const tid = await commit(s, [{ oid: a, readTid: null, data: big }, ...many.map((oid, i) => ({ oid, readTid: null, data: record(i) }))]);
+      expect(s.load(a).data).toEqual(big);
+      expect(many.every((oid, i) => s.load(oid).tid === tid && valueOf(s.load(oid).data) === i)).toBe(true);
+      expect([...s.iterator(tid, tid)][0]?.records).toHaveLength(2001);
+    });
+
     it('writes several objects in one transaction under one tid', async () => {
       const s = await h.create();
       const [a, b, c] = oids(s, 3);

@@ -5,7 +5,7 @@ import { ObjectNotFoundError, UndoError } from '../errors.ts';
 import { ZERO_TID, tidAfter } from '../ids.ts';
 import type { ConflictInput } from '../interfaces.ts';
 import { counterResolver } from './conflict-resolution.ts';
-import { commit, expectIncreasing, expectRejects, expectThrows, meta, oids, put, record, valueOf, type Harness } from './harness.ts';
+import { commit, expectIncreasing, expectRejects, expectThrows, meta, oids, put, record, settle, valueOf, type Harness } from './harness.ts';
 
 export function undoTests(h: Harness): void {
   describe('undo', () => {
@@ -74,6 +74,50 @@ export function undoTests(h: Harness): void {
       // the state as of t1 is still there for MVCC readers
       expect(valueOf(s.loadBefore(a!, tidAfter(t1))!.data)).toBe('created');
       expect(valueOf(s.load(other!).data)).toBe('unrelated');
+    });
+
+    it('undoing the undo of a creation brings the object back', async () => {
+      const s = await h.create();
+      const a = s.newOid();
+      await put(s, a, 'created');
+      const gone = await s.undo(s.lastTransaction(), meta('uncreate'));
+      const back = await s.undo(gone.tid, meta('recreate'));
+      expect(valueOf(s.load(a).data)).toBe('created');
+      expect(s.load(a).tid).toBe(back.tid);
+    });
+
+    it('never returns a revision without data from loadBefore after an undone creation', async () => {
+      const s = await h.create();
+      const a = s.newOid();
+      const t1 = await put(s, a, 'created');
+      const { tid } = await s.undo(t1, meta('uncreate'));
+      // The contract leaves open whether this is "no revision" (null) or "no object" (throws).
+      let found: unknown = 'threw';
+      try {
+        found = s.loadBefore(a, tidAfter(tid));
+      } catch (err) {
+        if (!ObjectNotFoundError.is(err)) throw err;
+      }
+      expect(found === null || found === 'threw', `loadBefore returned ${JSON.stringify(found)}`).toBe(true);
+    });
+
+    it('waits for the commit locks of a voted transaction instead of slipping in before its finish', { timeout: 20_000 }, async () => {
+      const s = await h.create();
+      const a = s.newOid();
+      await put(s, a, 'v1');
+      const t2 = await put(s, a, 'v2');
+      const txn = s.tpcBegin(meta('voted'));
+      s.store(txn, a, t2, record('v3'));
+      await s.tpcVote(txn);
+      const undoing = settle(s.undo(t2, meta('undo v2')));
+      const t3 = await s.tpcFinish(txn);
+      const undone = await undoing;
+      // Had the undo written between vote and finish, v3 would have silently replaced it. After
+      // the finish, a changed since t2 and there is no resolver: the undo must fail.
+      if (undone.ok) expect.fail(`undo committed at ${undone.value.tid} around the voted transaction (finished at ${t3})`);
+      await expectRejects(Promise.reject(undone.error), UndoError);
+      expect(valueOf(s.load(a).data)).toBe('v3');
+      expect(s.lastTransaction()).toBe(t3);
     });
 
     it('fails with UndoError and writes nothing when an object changed since and there is no resolver', async () => {
