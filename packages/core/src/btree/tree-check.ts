@@ -29,7 +29,7 @@ function compareAt(path: string, a: unknown, b: unknown): number {
 function checkBounds<K>(path: string, keys: readonly K[], lo: K | undefined, hi: K | undefined, what: string): void {
   for (let i = 1; i < keys.length; i++) {
     if (compareAt(path, keys[i - 1], keys[i]) >= 0) {
-      fail(path, `${what} ${i - 1} and ${i} are out of order (${describeKey(keys[i - 1])}, ${describeKey(keys[i])})`);
+      fail(path, `${what}s ${i - 1} and ${i} are out of order (${describeKey(keys[i - 1])}, ${describeKey(keys[i])})`);
     }
   }
   const first = keys[0];
@@ -52,7 +52,7 @@ function visit<K, V>(w: Walk<K, V>, node: TreeNode<K, V>, lo: K | undefined, hi:
     }
     if (node.keys.length > node.maxSize) fail(path, `bucket holds ${node.keys.length} entries, more than its maximum ${node.maxSize}`);
     if (node.keys.length === 0 && node !== w.root.top) fail(path, 'empty bucket inside the tree (only a tree that is a single bucket may be empty)');
-    checkBounds(path, node.keys, lo, hi, 'keys');
+    checkBounds(path, node.keys, lo, hi, 'key');
     if (w.depth === -1) w.depth = depth;
     else if (w.depth !== depth) fail(path, `bucket at depth ${depth}, but the first bucket is at depth ${w.depth}`);
     w.buckets.push(node);
@@ -63,7 +63,7 @@ function visit<K, V>(w: Walk<K, V>, node: TreeNode<K, V>, lo: K | undefined, hi:
     fail(path, `node has ${keys.length} separators but ${Array.isArray(children) ? children.length : 'no'} children (expected one more)`);
   }
   if (children.length > node.maxSize) fail(path, `node has ${children.length} children, more than its maximum ${node.maxSize}`);
-  checkBounds(path, keys, lo, hi, 'separators');
+  checkBounds(path, keys, lo, hi, 'separator');
   if (lo !== undefined && keys.length > 0 && compareAt(path, keys[0], lo) === 0) {
     fail(path, `separator ${describeKey(lo)} leaves child 0 an empty range`);
   }
