@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BTree, BTreeBucket, BTreeCheckError, BTreeNode } from '@tidaldb/core';
+import { BTree, BTreeCheckError, BTreeNode, type BTreeBucket } from '@tidaldb/core';
 
 /** A three-level tree of 0..99 in buckets of at most 4, nodes of at most 3 children. */
 function sample(): BTree<number, number> {
