@@ -30,6 +30,11 @@ export function valueOf(bytes: Uint8Array): unknown {
   return (decodeRecord(bytes).state as TestState).v;
 }
 
+/** Byte equality, fast for large records (deep `toEqual` walks them element by element). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
 /** Transaction metadata with defaults. */
 export function meta(description = 'test', user = '/ tester', extension: Record<string, unknown> = {}): TransactionMetadata {
   return { user, description, extension };
