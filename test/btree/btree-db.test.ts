@@ -140,6 +140,23 @@ describe.each(STORAGE_KINDS)('BTree in a database (%s storage)', (kind) => {
     tree(t.session()).check();
   });
 
+  it('rolls back to a savepoint across splits, and commits what was kept', async () => {
+    await setup(t, THREE_FULL);
+    const s = t.session();
+    tree(s).set(3, 'kept');
+    const sp = s.tm.savepoint();
+    for (let k = 100; k < 140; k++) tree(s).set(k, 'dropped');
+    tree(s).delete(0);
+    sp.rollback();
+    tree(s).check();
+    expect([...tree(s).keys()]).toEqual([...THREE_FULL, 3].sort((x, y) => x - y));
+    await s.tm.commit();
+    const c = t.session();
+    tree(c).check();
+    expect(tree(c).get(3)).toBe('kept');
+    expect(tree(c).size).toBe(THREE_FULL.length + 1);
+  });
+
   it('adds up concurrent Counter increments', async () => {
     await setup(t, []);
     const sessions = [t.session(), t.session(), t.session()];
