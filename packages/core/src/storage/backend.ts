@@ -27,11 +27,15 @@ export interface TransactionEntry extends TransactionInfo {
 /**
  * Owner of a commit lock. `nonce` identifies the process instance (so a lock left by a dead
  * process whose pid was reused is still recognised as stale), `token` the storage transaction.
+ * `at` is the object's current tid when the lock was taken (null: the object did not exist): once
+ * the object's current tid differs, its owner has committed it and the lock is released, without
+ * a write in the durable commit (the entry itself is removed later, by a non-durable write).
  */
 export interface LockHolder {
   readonly token: string;
   readonly pid: number;
   readonly nonce: string;
+  readonly at: Tid | null;
 }
 
 /**
@@ -83,6 +87,7 @@ export interface BackendWriter extends BackendReader {
   deleteObject(oid: Oid): void;
   putTransaction(tid: Tid, info: TransactionInfo): void;
   deleteTransaction(tid: Tid): void;
+  /** Records the last committed tid (a backend that derives it from its newest transaction record may ignore this). */
   setLastTid(tid: Tid): void;
   setPackTid(tid: Tid): void;
   /** Reserves `count` consecutive never-used oids and returns the first, as a number. */

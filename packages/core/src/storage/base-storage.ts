@@ -5,7 +5,7 @@
  */
 import { referencesOf } from '../codec/record.ts';
 import { InvalidOptionError, ObjectNotFoundError, StorageClosedError } from '../errors.ts';
-import { ZERO_TID, oidFromBigInt, tidAfter, tidToDate, type Oid, type Tid } from '../ids.ts';
+import { ZERO_TID, tidAfter, tidToDate, type Oid, type Tid } from '../ids.ts';
 import type {
   ConflictResolver,
   DataRecord,
@@ -37,7 +37,6 @@ export interface CommonStorageOptions {
   readonly lockTimeoutMs?: number;
 }
 
-const OID_BLOCK = 64;
 const PAGE = 64;
 
 /** A complete storage over a backend; subclasses only choose the backend. */
@@ -49,8 +48,6 @@ export abstract class BaseStorage implements FullStorage {
   #resolver: ConflictResolver | null = null;
   #closed = false;
   #closing: Promise<void> | null = null;
-  #oidNext = 0n;
-  #oidEnd = 0n;
   #packing: Promise<unknown> = Promise.resolve();
 
   protected constructor(backend: Backend, sortKey: string, options: CommonStorageOptions = {}) {
@@ -122,14 +119,7 @@ export abstract class BaseStorage implements FullStorage {
 
   newOid(): Oid {
     this.#protocol.assertWritable('allocate an oid');
-    if (this.#oidNext >= this.#oidEnd) {
-      // A block per small write transaction: unique across processes, cheap per oid.
-      this.#oidNext = this.#backend.write((w) => w.reserveOids(OID_BLOCK), 'lock');
-      this.#oidEnd = this.#oidNext + BigInt(OID_BLOCK);
-    }
-    const oid = oidFromBigInt(this.#oidNext);
-    this.#oidNext += 1n;
-    return oid;
+    return this.#core.newOid();
   }
 
   lastTransaction(): Tid {

@@ -19,7 +19,7 @@
 import { ROOT_OID, tidAfter, type Oid, type Tid } from '../ids.ts';
 import type { PackResult, ReferenceFinder } from '../interfaces.ts';
 import type { Backend } from './backend.ts';
-import { isStaleHolder } from './commit/lock-holder.ts';
+import { isLockHeld } from './commit/lock-holder.ts';
 
 const BATCH = 256;
 const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -101,8 +101,8 @@ export async function packBackend(backend: Backend, packTid: Tid, references: Re
           for (const oid of batch) {
             if (live.has(oid)) continue;
             const holder = w.lockHolder(oid);
-            if (holder !== undefined && !isStaleHolder(holder)) continue;
             const tids = w.revisionTids(oid);
+            if (holder !== undefined && isLockHeld(holder, tids[tids.length - 1])) continue;
             // Everything written after the pack tid stays, reachable or not (ZODB's rule).
             if (tids.length === 0 || (tids[tids.length - 1] as Tid) > effective) continue;
             for (const tid of tids) affected.add(tid);
@@ -126,6 +126,8 @@ export async function packBackend(backend: Backend, packTid: Tid, references: Re
       for (const tid of slice) {
         const info = w.transaction(tid);
         if (info === undefined || info.oids.some((oid) => w.revision(oid, tid) !== undefined)) continue;
+        // The newest record stays even when empty: it is what the last tid is read from.
+        if (tid === w.lastTid()) continue;
         w.deleteTransaction(tid);
         transactionsRemoved += 1;
       }

@@ -8,15 +8,20 @@
  * reasons of content. A vote that finds a lock held by another live transaction (of this or
  * another process) takes nothing and waits: woken by releases in this process, polling with
  * backoff for other processes, up to `lockTimeoutMs`. Locks of dead processes are broken.
+ *
+ * The durable commit does not touch the locks of the objects it writes: a lock records the
+ * object's tid when it was taken and is released as soon as the object has another tid (see
+ * `isLockHeld`). Their entries are deleted by the next non-durable lock write; only locks of
+ * objects that were checked but not written are deleted in the commit itself.
  */
 import { CommitLockTimeoutError, ConflictError, StorageTransactionError } from '../../errors.ts';
-import { ZERO_TID, idToBigInt, newTid, type Oid, type Tid } from '../../ids.ts';
+import { ZERO_TID, idToBigInt, newTid, oidFromBigInt, type Oid, type Tid } from '../../ids.ts';
 import type { ConflictResolver, TransactionMetadata } from '../../interfaces.ts';
 import type { Backend, BackendWriter } from '../backend.ts';
 import { planUndo, undoTargets } from '../undo-plan.ts';
 import { CommitTxn } from './commit-txn.ts';
 import { GroupCommit } from './group-commit.ts';
-import { holderFor, isStaleHolder, notifyLockRelease, waitForLockRelease } from './lock-holder.ts';
+import { holderFor, isLockHeld, notifyLockRelease, waitForLockRelease } from './lock-holder.ts';
 import { validate, type Validated } from './validate.ts';
 
 /** Counters a storage exposes through `stats()`. */
@@ -43,6 +48,10 @@ export interface CommitCoreOptions {
 type VoteAttempt = { readonly busy: Oid } | { readonly busy: undefined; readonly validated: Validated };
 
 const MAX_BACKOFF_MS = 50;
+/** Oids reserved per (non-durable) write: unique across processes, cheap per oid. */
+const OID_BLOCK = 64;
+/** Released lock entries are deleted in bulk, piggybacked on a lock write, once this many accumulate. */
+const RELEASED_BATCH = 64;
 
 /** Runs the commits of one storage over its backend. */
 export class CommitCore {
@@ -50,11 +59,29 @@ export class CommitCore {
   readonly #backend: Backend;
   readonly #options: CommitCoreOptions;
   readonly #live = new Set<CommitTxn>();
+  /** Lock entries released by commits, still to delete: oid → owner token. */
+  #released = new Map<Oid, string>();
+  #oidNext = 0n;
+  #oidEnd = 0n;
+  /** A lower bound of the database's next oid: commits of smaller oids need not raise it. */
+  #oidFloor = 0n;
   readonly #group = new GroupCommit<CommitTxn, Tid>((batch) => Promise.resolve(this.#writeBatch(batch)));
 
   constructor(backend: Backend, options: CommitCoreOptions) {
     this.#backend = backend;
     this.#options = options;
+  }
+
+  /** A never-used oid, from a block reserved by one small non-durable write. */
+  newOid(): Oid {
+    if (this.#oidNext >= this.#oidEnd) {
+      this.#oidNext = this.#backend.write((w) => w.reserveOids(OID_BLOCK), 'lock');
+      this.#oidEnd = this.#oidNext + BigInt(OID_BLOCK);
+      if (this.#oidEnd > this.#oidFloor) this.#oidFloor = this.#oidEnd;
+    }
+    const oid = oidFromBigInt(this.#oidNext);
+    this.#oidNext += 1n;
+    return oid;
   }
 
   /** Starts a transaction (an undo transaction when `undoOf` is given). */
@@ -82,7 +109,10 @@ export class CommitCore {
       let delay = 1;
       for (;;) {
         if (txn.cancelled) throw new StorageTransactionError('tpcVote: the transaction was aborted while it waited for commit locks');
-        const attempt = this.#backend.write((w) => this.#tryVote(w, txn, oids), 'lock');
+        const attempt = this.#backend.write((w) => {
+          if (this.#released.size >= RELEASED_BATCH) this.#deleteReleased(w);
+          return this.#tryVote(w, txn, oids);
+        }, 'lock');
         if (attempt.busy === undefined) {
           txn.final = attempt.validated.final;
           txn.writtenOids = [...attempt.validated.final.keys()].sort();
@@ -124,27 +154,38 @@ export class CommitCore {
     if (locked.length === 0) return;
     txn.locked = [];
     this.#backend.write((w) => {
+      this.#deleteReleased(w);
       for (const oid of locked) if (w.lockHolder(oid)?.token === txn.token) w.deleteLock(oid);
     }, 'lock');
     notifyLockRelease();
   }
 
-  /** Aborts every transaction not yet finishing and waits for the finishing ones. */
+  /** Deletes the entries of locks released by commits (they no longer block anyone). */
+  #deleteReleased(w: BackendWriter): void {
+    if (this.#released.size === 0) return;
+    for (const [oid, token] of this.#released) if (w.lockHolder(oid)?.token === token) w.deleteLock(oid);
+    this.#released = new Map();
+  }
+
+  /** Aborts every transaction not yet finishing, waits for the finishing ones, tidies the lock table. */
   async close(): Promise<void> {
     for (const txn of [...this.#live]) await this.abort(txn);
     await this.#group.drain();
+    if (this.#released.size > 0 && !this.#backend.readOnly) this.#backend.write((w) => this.#deleteReleased(w), 'lock');
   }
 
   #tryVote(w: BackendWriter, txn: CommitTxn, oids: readonly Oid[]): VoteAttempt {
+    const currentTids = new Map<Oid, Tid | undefined>();
     for (const oid of oids) {
+      const current = w.currentTid(oid);
+      currentTids.set(oid, current);
       const holder = w.lockHolder(oid);
-      if (holder !== undefined && holder.token !== txn.token && !isStaleHolder(holder)) return { busy: oid };
+      if (holder !== undefined && holder.token !== txn.token && isLockHeld(holder, current)) return { busy: oid };
     }
     const resolver = this.#options.resolver();
     const validated: Validated =
-      txn.undoOf === null ? validate(w, txn, resolver) : { final: planUndo(w, txn.undoOf, resolver), resolved: [] };
-    const holder = holderFor(txn.token);
-    for (const oid of oids) w.putLock(oid, holder);
+      txn.undoOf === null ? validate(w, txn, resolver, currentTids) : { final: planUndo(w, txn.undoOf, resolver), resolved: [] };
+    for (const [oid, current] of currentTids) w.putLock(oid, holderFor(txn.token, current ?? null));
     return { busy: undefined, validated };
   }
 
@@ -180,16 +221,22 @@ export class CommitCore {
           if (n > maxOid) maxOid = n;
         }
         w.putTransaction(tid, { ...txn.record, oids: txn.writtenOids });
-        for (const oid of txn.locked) w.deleteLock(oid);
+        // Written objects now have a new tid, which releases their locks; checked-only ones do not.
+        for (const oid of txn.locked) if (!txn.final.has(oid)) w.deleteLock(oid);
         last = tid;
         results.push(tid);
       }
       if (last !== first) w.setLastTid(last);
-      if (maxOid >= 0n) w.raiseNextOid(maxOid + 1n);
+      // Oids from newOid() are below the floor already; only oids chosen by the caller can raise it.
+      if (maxOid >= this.#oidFloor) {
+        w.raiseNextOid(maxOid + 1n);
+        this.#oidFloor = maxOid + 1n;
+      }
     }, 'commit');
     this.stats.flushes += 1;
     for (const [i, txn] of batch.entries()) {
       if (results[i] instanceof Error) continue;
+      for (const oid of txn.final.keys()) this.#released.set(oid, txn.token);
       txn.state = 'finished';
       txn.locked = [];
       this.stats.commits += 1;

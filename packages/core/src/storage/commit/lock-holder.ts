@@ -3,6 +3,7 @@
  * lock is stale and may be broken), and how a waiting vote learns that locks were released.
  */
 import { randomBytes } from 'node:crypto';
+import type { Tid } from '../../ids.ts';
 import type { LockHolder } from '../backend.ts';
 
 /** Identifies this process instance; a reused pid with another nonce is a different (dead) process. */
@@ -16,9 +17,17 @@ export function newLockToken(): string {
   return `${PROCESS_NONCE}.${counter.toString(36)}`;
 }
 
-/** The holder record for a transaction of this process. */
-export function holderFor(token: string): LockHolder {
-  return { token, pid: process.pid, nonce: PROCESS_NONCE };
+/** The holder record for a transaction of this process locking an object currently at `at`. */
+export function holderFor(token: string, at: Tid | null): LockHolder {
+  return { token, pid: process.pid, nonce: PROCESS_NONCE, at };
+}
+
+/**
+ * True while `holder` still holds its lock: its owner has not committed the object yet (the
+ * object is still at the tid it had when locked) and the owner's process is alive.
+ */
+export function isLockHeld(holder: LockHolder, currentTid: Tid | undefined): boolean {
+  return (currentTid ?? null) === holder.at && !isStaleHolder(holder);
 }
 
 /**

@@ -32,13 +32,20 @@ function classNameOrUndefined(data: Uint8Array | null): string | undefined {
 
 /**
  * Checks every `checkCurrent` and `store` of `txn` and merges conflicting stores with `resolver`.
+ * `currentTids` holds current tids the caller already read in the same write transaction.
  * @throws ReadConflictError when a checked object is no longer at its read tid
  * @throws ConflictError when a stored object's serial is stale (or a new object's oid exists)
  *   and there is no resolver, the resolver throws, or there is nothing to merge with
  */
-export function validate(r: BackendReader, txn: CommitTxn, resolver: ConflictResolver | null): Validated {
+export function validate(
+  r: BackendReader,
+  txn: CommitTxn,
+  resolver: ConflictResolver | null,
+  currentTids: ReadonlyMap<Oid, Tid | undefined>,
+): Validated {
+  const currentTidOf = (oid: Oid): Tid | undefined => (currentTids.has(oid) ? currentTids.get(oid) : r.currentTid(oid));
   for (const [oid, readTid] of txn.checks) {
-    const current = r.currentTid(oid);
+    const current = currentTidOf(oid);
     if (current !== readTid) {
       throw new ReadConflictError({
         oid,
@@ -53,7 +60,7 @@ export function validate(r: BackendReader, txn: CommitTxn, resolver: ConflictRes
   const final = new Map<Oid, Uint8Array | null>();
   const resolved: Oid[] = [];
   for (const [oid, { readTid, data }] of txn.stores) {
-    const currentTid = r.currentTid(oid);
+    const currentTid = currentTidOf(oid);
     if (currentTid === (readTid ?? undefined)) {
       final.set(oid, data);
       continue;

@@ -103,7 +103,6 @@ export class LmdbBackend implements Backend, BackendWriter {
         if (read() !== undefined) return; // another process initialized it first
         if (this.#db.current.getKeysCount({ limit: 1 }) > 0) return; // data without a version: refused below
         this.#putMeta(META.formatVersion, String(FORMAT_VERSION));
-        this.#putMeta(META.lastTid, ZERO_TID);
         this.#putMeta(META.packTid, ZERO_TID);
         this.#putMeta(META.nextOid, oidFromBigInt(1));
       }, FLAGS_DURABLE);
@@ -150,7 +149,10 @@ export class LmdbBackend implements Backend, BackendWriter {
   // ── reads ────────────────────────────────────────────────────────────────────────────────
 
   lastTid(): Tid {
-    return lmdbCall('read', this.name, () => (this.#meta(META.lastTid) ?? ZERO_TID) as Tid);
+    return lmdbCall('read', this.name, () => {
+      for (const key of this.#db.transactions.getKeys({ reverse: true, limit: 1 })) return key as Tid;
+      return ZERO_TID;
+    });
   }
 
   packTid(): Tid {
@@ -273,8 +275,8 @@ export class LmdbBackend implements Backend, BackendWriter {
     this.#db.transactions.removeSync(tid);
   }
 
-  setLastTid(tid: Tid): void {
-    this.#putMeta(META.lastTid, tid);
+  setLastTid(): void {
+    // Derived: the last tid is the key of the newest transaction record.
   }
 
   setPackTid(tid: Tid): void {

@@ -8,8 +8,11 @@
  * | `revisions`    | oid ‖ tid (32 chars) | checksummed revision (see record-bytes.ts)             |
  * | `current`      | oid                  | tid ‖ the current revision's value                     |
  * | `transactions` | tid                  | msgpack `[user, description, extension, oids joined]`  |
- * | `meta`         | name                 | ASCII: `formatVersion`, `lastTid`, `nextOid`, `packTid` |
- * | `locks`        | oid                  | msgpack `[token, pid, nonce]`: a voted transaction's commit lock |
+ * | `meta`         | name                 | ASCII: `formatVersion`, `nextOid`, `packTid`           |
+ * | `locks`        | oid                  | msgpack `[token, pid, nonce, at]`: a voted transaction's commit lock |
+ *
+ * The last tid is the key of the newest `transactions` record (pack never removes that one), so a
+ * commit writes three databases — `revisions`, `current`, `transactions` — and nothing else.
  */
 import { Packr } from 'msgpackr';
 import { InvalidRecordError } from '../../errors.ts';
@@ -22,7 +25,7 @@ export const FORMAT_VERSION = 1;
 export const DB_NAMES = ['revisions', 'current', 'transactions', 'meta', 'locks'] as const;
 export type DbName = (typeof DB_NAMES)[number];
 
-export const META = { formatVersion: 'formatVersion', lastTid: 'lastTid', nextOid: 'nextOid', packTid: 'packTid' } as const;
+export const META = { formatVersion: 'formatVersion', nextOid: 'nextOid', packTid: 'packTid' } as const;
 
 /** Upper bound for the keys of one oid in `revisions` (every tid character sorts below `~`). */
 export const revisionKeyEnd = (oid: Oid): string => `${oid}~`;
@@ -47,12 +50,12 @@ export function decodeTransaction(value: Uint8Array): TransactionInfo {
 }
 
 export function encodeLock(holder: LockHolder): Buffer {
-  return packr.pack([holder.token, holder.pid, holder.nonce]);
+  return packr.pack([holder.token, holder.pid, holder.nonce, holder.at]);
 }
 
 export function decodeLock(value: Uint8Array): LockHolder {
-  const [token, pid, nonce] = packr.unpack(value) as [string, number, string];
-  return { token, pid, nonce };
+  const [token, pid, nonce, at] = packr.unpack(value) as [string, number, string, Tid | null];
+  return { token, pid, nonce, at };
 }
 
 export const ascii = (text: string): Buffer => Buffer.from(text, 'latin1');
