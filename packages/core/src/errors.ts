@@ -380,3 +380,20 @@ export class StorageIOError extends TidalError {
     super(`storage ${storageName} failed to ${operation}${detail}`, options);
   }
 }
+
+/**
+ * A stored record refers to an object that no longer exists (pack's garbage collection removed
+ * it while the committer still held a reference, from a snapshot older than the pack). Nothing
+ * was written. Checked by the built-in storages while a pack runs (ZODB's DanglingReferenceError).
+ */
+export class DanglingReferenceError extends TidalError {
+  static override readonly code: string = 'DANGLING_REFERENCE';
+  constructor(
+    /** The object whose new revision holds the reference. */
+    readonly oid: Oid,
+    /** The object it refers to, which does not exist. */
+    readonly missing: Oid,
+  ) {
+    super(`object ${oid} refers to object ${missing}, which no longer exists (removed by pack)`);
+  }
+}
