@@ -208,6 +208,7 @@ export interface Storage {
    * @returns the oids whose revisions were replaced by a merged state; the caller must reload them
    * @throws ConflictError (no resolver, or the resolver threw), ReadConflictError (a `checkCurrent`
    *   oid changed), CommitLockTimeoutError; the transaction is then only fit for `tpcAbort`
+   * @throws StorageTransactionError if `txn` is not in its store phase (unknown, already voted, ended)
    */
   tpcVote(txn: StorageTransaction): Promise<Oid[]>;
 
