@@ -69,6 +69,10 @@ export interface BackendReader {
   oids(after: Oid | null, limit: number): Oid[];
   /** The holder of `oid`'s commit lock, or undefined. */
   lockHolder(oid: Oid): LockHolder | undefined;
+  /** Every lock entry (held or already released), in oid order. */
+  locks(): Array<[Oid, LockHolder]>;
+  /** Who is packing the database (set for the duration of a pack), or undefined. */
+  packMarker(): LockHolder | undefined;
 }
 
 /**
@@ -90,6 +94,7 @@ export interface BackendWriter extends BackendReader {
   /** Records the last committed tid (a backend that derives it from its newest transaction record may ignore this). */
   setLastTid(tid: Tid): void;
   setPackTid(tid: Tid): void;
+  setPackMarker(holder: LockHolder | null): void;
   /** Reserves `count` consecutive never-used oids and returns the first, as a number. */
   reserveOids(count: number): bigint;
   /** Makes sure oids below `next` are never handed out by `reserveOids` (oids stored directly). */

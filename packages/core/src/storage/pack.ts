@@ -8,24 +8,44 @@
  *    written after the pack tid (and what it references), are live.
  * 3. Sweep the rest entirely. Before each sweep batch, transactions committed since the pack
  *    started are folded into the mark (a new revision may refer to an object that was
- *    unreachable); the batch's write transaction re-checks that nothing committed in between,
- *    and skips objects whose commit lock is held.
+ *    unreachable); the batch's write transaction re-checks that nothing committed in between
+ *    and that no commit lock is held — a voted, unfinished transaction may refer to anything,
+ *    and its data is not visible yet — else it waits for the locks to go (and, should they
+ *    never all go within `SWEEP_WAIT_MS`, leaves that batch for the next pack).
  * 4. Remove transaction records none of whose revisions remain; record the pack tid.
  *
  * A storage without a root object is not garbage-collected (nothing would be reachable).
- * Known limit, as in ZODB: a transaction that voted before the sweep and refers to an object
- * that was unreachable in every committed state can leave a dangling reference.
+ * A vote during the pack that refers to a swept object (from a snapshot older than the pack
+ * tid) fails with DanglingReferenceError instead of leaving a dangling reference; pack to a tid
+ * older than any snapshot in use to avoid that.
  */
 import { ROOT_OID, tidAfter, type Oid, type Tid } from '../ids.ts';
 import type { PackResult, ReferenceFinder } from '../interfaces.ts';
-import type { Backend } from './backend.ts';
-import { isLockHeld } from './commit/lock-holder.ts';
+import type { Backend, TransactionEntry } from './backend.ts';
+import { holderFor, isLockHeld, newLockToken, waitForLockRelease } from './commit/lock-holder.ts';
 
 const BATCH = 256;
+const SWEEP_WAIT_MS = 10_000;
+const MAX_BACKOFF_MS = 50;
 const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Packs `backend` at `packTid` (clamped to the last transaction). */
+/**
+ * Packs `backend` at `packTid` (clamped to the last transaction). While it runs, a pack marker
+ * in the database makes every vote check its references (see commit/dangling.ts).
+ */
 export async function packBackend(backend: Backend, packTid: Tid, references: ReferenceFinder): Promise<PackResult> {
+  const marker = holderFor(newLockToken(), null);
+  backend.write((w) => w.setPackMarker(marker), 'commit');
+  try {
+    return await packMarked(backend, packTid, references);
+  } finally {
+    backend.write((w) => {
+      if (w.packMarker()?.token === marker.token) w.setPackMarker(null);
+    }, 'commit');
+  }
+}
+
+async function packMarked(backend: Backend, packTid: Tid, references: ReferenceFinder): Promise<PackResult> {
   backend.refresh();
   const start = backend.reader.lastTid();
   const effective = packTid < start ? packTid : start;
@@ -89,29 +109,39 @@ export async function packBackend(backend: Backend, packTid: Tid, references: Re
       const batch = backend.reader.oids(after, BATCH);
       if (batch.length === 0) break;
       after = batch[batch.length - 1] as Oid;
-      for (;;) {
+      const deadline = Date.now() + SWEEP_WAIT_MS;
+      for (let delay = 1; ; delay = Math.min(delay * 2, MAX_BACKOFF_MS)) {
         backend.refresh();
         const last = backend.reader.lastTid();
         if (last > seen) {
-          for (const txn of allTransactions(backend, tidAfter(seen), last)) for (const oid of txn) mark(oid);
+          // Follow the new revisions themselves: their objects may be live already (the root).
+          for (const txn of allTransactions(backend, tidAfter(seen), last)) {
+            for (const oid of txn.oids) {
+              const data = backend.reader.revision(oid, txn.tid)?.data;
+              if (data) for (const ref of references(data)) mark(ref);
+            }
+          }
           seen = last;
         }
-        const swept = backend.write((w) => {
-          if (w.lastTid() !== seen) return false; // someone committed since the mark: fold it in first
+        const outcome = backend.write((w) => {
+          if (w.lastTid() !== seen) return 'moved'; // someone committed since the mark: fold it in first
+          if (w.locks().some(([oid, holder]) => isLockHeld(holder, w.currentTid(oid)))) return 'locked';
           for (const oid of batch) {
             if (live.has(oid)) continue;
-            const holder = w.lockHolder(oid);
             const tids = w.revisionTids(oid);
-            if (holder !== undefined && isLockHeld(holder, tids[tids.length - 1])) continue;
             // Everything written after the pack tid stays, reachable or not (ZODB's rule).
             if (tids.length === 0 || (tids[tids.length - 1] as Tid) > effective) continue;
             for (const tid of tids) affected.add(tid);
             w.deleteObject(oid);
             objectsRemoved += 1;
           }
-          return true;
+          return 'swept';
         }, 'commit');
-        if (swept) break;
+        if (outcome === 'swept') break;
+        if (outcome === 'locked') {
+          if (Date.now() >= deadline) break; // never idle: keep this batch, stay correct
+          await waitForLockRelease(delay);
+        }
       }
       await yieldTurn();
     }
@@ -140,12 +170,12 @@ export async function packBackend(backend: Backend, packTid: Tid, references: Re
   return { revisionsRemoved, objectsRemoved, transactionsRemoved };
 }
 
-/** The oids written by each transaction in [from, to], read in pages. */
-function* allTransactions(backend: Backend, from: Tid, to: Tid): Generator<readonly Oid[]> {
+/** The transaction records in [from, to], read in pages. */
+function* allTransactions(backend: Backend, from: Tid, to: Tid): Generator<TransactionEntry> {
   for (let cursor = from; cursor <= to; ) {
     const page = backend.reader.transactions(cursor, to, BATCH);
     if (page.length === 0) return;
-    for (const txn of page) yield txn.oids;
+    yield* page;
     cursor = tidAfter((page[page.length - 1] as { tid: Tid }).tid);
   }
 }

@@ -21,7 +21,8 @@ import type { Backend, BackendWriter } from '../backend.ts';
 import { planUndo, undoTargets } from '../undo-plan.ts';
 import { CommitTxn } from './commit-txn.ts';
 import { GroupCommit } from './group-commit.ts';
-import { holderFor, isLockHeld, notifyLockRelease, waitForLockRelease } from './lock-holder.ts';
+import { checkReferences } from './dangling.ts';
+import { holderFor, isLockHeld, isStaleHolder, notifyLockRelease, waitForLockRelease } from './lock-holder.ts';
 import { validate, type Validated } from './validate.ts';
 
 /** Counters a storage exposes through `stats()`. */
@@ -182,6 +183,9 @@ export class CommitCore {
       const holder = w.lockHolder(oid);
       if (holder !== undefined && holder.token !== txn.token && isLockHeld(holder, current)) return { busy: oid };
     }
+    // While a pack runs (here or in another process), refuse references to collected objects.
+    const packer = w.packMarker();
+    if (packer !== undefined && !isStaleHolder(packer)) checkReferences(w, txn.stores);
     const resolver = this.#options.resolver();
     const validated: Validated =
       txn.undoOf === null ? validate(w, txn, resolver, currentTids) : { final: planUndo(w, txn.undoOf, resolver), resolved: [] };

@@ -125,6 +125,9 @@ export class LmdbBackend implements Backend, BackendWriter {
         result = fn(this);
       }, kind === 'commit' ? this.#commitFlags : FLAGS_NO_FLUSH);
     } catch (err) {
+      // lmdb-js renews the read snapshot after a commit, not after an abort: without this, a
+      // load after a failed vote could answer older than the revision the vote's error named.
+      this.#env.resetReadTxn();
       throw mapLmdbError(err, kind === 'commit' ? 'commit' : 'write', this.name);
     }
     return result as T;
@@ -240,6 +243,19 @@ export class LmdbBackend implements Backend, BackendWriter {
     });
   }
 
+  locks(): Array<[Oid, LockHolder]> {
+    return lmdbCall('read', this.name, () =>
+      Array.from(this.#db.locks.getRange({}), ({ key, value }): [Oid, LockHolder] => [key as Oid, decodeLock(value)]),
+    );
+  }
+
+  packMarker(): LockHolder | undefined {
+    return lmdbCall('read', this.name, () => {
+      const value = this.#db.meta.getBinaryFast(META.packing);
+      return value === undefined ? undefined : decodeLock(value);
+    });
+  }
+
   // ── writes (only inside write()) ─────────────────────────────────────────────────────────
 
   putLock(oid: Oid, holder: LockHolder): void {
@@ -281,6 +297,11 @@ export class LmdbBackend implements Backend, BackendWriter {
 
   setPackTid(tid: Tid): void {
     this.#putMeta(META.packTid, tid);
+  }
+
+  setPackMarker(holder: LockHolder | null): void {
+    if (holder === null) this.#db.meta.removeSync(META.packing);
+    else this.#db.meta.putSync(META.packing, encodeLock(holder));
   }
 
   reserveOids(count: number): bigint {

@@ -8,7 +8,7 @@
  * | `revisions`    | oid ‖ tid (32 chars) | checksummed revision (see record-bytes.ts)             |
  * | `current`      | oid                  | tid ‖ the current revision's value                     |
  * | `transactions` | tid                  | msgpack `[user, description, extension, oids joined]`  |
- * | `meta`         | name                 | ASCII: `formatVersion`, `nextOid`, `packTid`           |
+ * | `meta`         | name                 | ASCII `formatVersion`, `nextOid`, `packTid`; `packing`: msgpack lock holder of a running pack |
  * | `locks`        | oid                  | msgpack `[token, pid, nonce, at]`: a voted transaction's commit lock |
  *
  * The last tid is the key of the newest `transactions` record (pack never removes that one), so a
@@ -25,7 +25,7 @@ export const FORMAT_VERSION = 1;
 export const DB_NAMES = ['revisions', 'current', 'transactions', 'meta', 'locks'] as const;
 export type DbName = (typeof DB_NAMES)[number];
 
-export const META = { formatVersion: 'formatVersion', nextOid: 'nextOid', packTid: 'packTid' } as const;
+export const META = { formatVersion: 'formatVersion', nextOid: 'nextOid', packTid: 'packTid', packing: 'packing' } as const;
 
 /** Upper bound for the keys of one oid in `revisions` (every tid character sorts below `~`). */
 export const revisionKeyEnd = (oid: Oid): string => `${oid}~`;

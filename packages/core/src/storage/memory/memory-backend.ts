@@ -39,6 +39,7 @@ export class MemoryBackend implements Backend, BackendWriter {
   #lastTid: Tid = ZERO_TID;
   #packTid: Tid = ZERO_TID;
   #nextOid = 1n;
+  #packMarker: LockHolder | undefined;
 
   constructor(readonly name: string) {}
 
@@ -122,6 +123,18 @@ export class MemoryBackend implements Backend, BackendWriter {
 
   lockHolder(oid: Oid): LockHolder | undefined {
     return this.#locks.get(oid);
+  }
+
+  locks(): Array<[Oid, LockHolder]> {
+    return [...this.#locks].sort(([a], [b]) => (a < b ? -1 : 1));
+  }
+
+  packMarker(): LockHolder | undefined {
+    return this.#packMarker;
+  }
+
+  setPackMarker(holder: LockHolder | null): void {
+    this.#packMarker = holder ?? undefined;
   }
 
   putLock(oid: Oid, holder: LockHolder): void {
