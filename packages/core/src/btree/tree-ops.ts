@@ -7,7 +7,7 @@
  * pointer in the root that every insert would have to write.
  */
 import { compareKeys, lowerBound, upperBound } from './key-order.ts';
-import type { BucketData, NodeData, NodeOps, PathStep, TreeNode, TreeRoot } from './tree-shape.ts';
+import type { BucketData, NodeOps, PathStep, TreeNode, TreeRoot } from './tree-shape.ts';
 
 /** Descends to the bucket whose range holds `key`, recording the path if asked. */
 export function findBucket<K, V>(root: TreeRoot<K, V>, ops: NodeOps<K, V>, key: K, path?: Array<PathStep<K, V>>): BucketData<K, V> {
@@ -170,9 +170,4 @@ export function treeSize<K, V>(root: TreeRoot<K, V>, ops: NodeOps<K, V>): number
   let n = 0;
   for (let b: BucketData<K, V> | null = edgeBucket(root.top, ops, 'first'); b !== null; b = b.next) n += b.keys.length;
   return n;
-}
-
-/** A node's children, for walkers that need them typed. */
-export function childrenOf<K, V>(node: NodeData<K, V>): ReadonlyArray<TreeNode<K, V>> {
-  return node.children;
 }
