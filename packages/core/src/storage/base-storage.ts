@@ -257,7 +257,7 @@ export abstract class BaseStorage implements FullStorage {
     // One pack at a time per storage object; a second waits for the first.
     const run = this.#packing.then(() => {
       this.#protocol.assertOpen();
-      return packBackend(this.#backend, packTid, references);
+      return packBackend(this.#backend, packTid, references, (w) => this.#core.commitsInFlight(w));
     });
     this.#packing = run.catch(() => undefined);
     return run;

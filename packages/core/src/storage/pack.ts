@@ -9,9 +9,10 @@
  * 3. Sweep the rest entirely. Before each sweep batch, transactions committed since the pack
  *    started are folded into the mark (a new revision may refer to an object that was
  *    unreachable); the batch's write transaction re-checks that nothing committed in between
- *    and that no commit lock is held — a voted, unfinished transaction may refer to anything,
- *    and its data is not visible yet — else it waits for the locks to go (and, should they
- *    never all go within `SWEEP_WAIT_MS`, leaves that batch for the next pack).
+ *    and that no commit is between vote and finish (in memory under the commit lease, or by lock
+ *    entries) — such a transaction may refer to anything, and its data is not visible yet — else
+ *    it waits for them to finish (and, should that never happen within `SWEEP_WAIT_MS`, leaves
+ *    that batch for the next pack).
  * 4. Remove transaction records none of whose revisions remain; record the pack tid.
  *
  * A storage without a root object is not garbage-collected (nothing would be reachable).
@@ -21,8 +22,8 @@
  */
 import { ROOT_OID, tidAfter, type Oid, type Tid } from '../ids.ts';
 import type { PackResult, ReferenceFinder } from '../interfaces.ts';
-import type { Backend, TransactionEntry } from './backend.ts';
-import { holderFor, isLockHeld, newLockToken, waitForLockRelease } from './commit/lock-holder.ts';
+import type { Backend, BackendWriter, TransactionEntry } from './backend.ts';
+import { holderFor, newLockToken, waitForLockRelease } from './commit/lock-holder.ts';
 
 const BATCH = 256;
 const SWEEP_WAIT_MS = 10_000;
@@ -33,11 +34,16 @@ const yieldTurn = (): Promise<void> => new Promise((resolve) => setImmediate(res
  * Packs `backend` at `packTid` (clamped to the last transaction). While it runs, a pack marker
  * in the database makes every vote check its references (see commit/dangling.ts).
  */
-export async function packBackend(backend: Backend, packTid: Tid, references: ReferenceFinder): Promise<PackResult> {
+export async function packBackend(
+  backend: Backend,
+  packTid: Tid,
+  references: ReferenceFinder,
+  commitsInFlight: (w: BackendWriter) => boolean,
+): Promise<PackResult> {
   const marker = holderFor(newLockToken(), null);
   backend.write((w) => w.setPackMarker(marker), 'commit');
   try {
-    return await packMarked(backend, packTid, references);
+    return await packMarked(backend, packTid, references, commitsInFlight);
   } finally {
     backend.write((w) => {
       if (w.packMarker()?.token === marker.token) w.setPackMarker(null);
@@ -45,7 +51,12 @@ export async function packBackend(backend: Backend, packTid: Tid, references: Re
   }
 }
 
-async function packMarked(backend: Backend, packTid: Tid, references: ReferenceFinder): Promise<PackResult> {
+async function packMarked(
+  backend: Backend,
+  packTid: Tid,
+  references: ReferenceFinder,
+  commitsInFlight: (w: BackendWriter) => boolean,
+): Promise<PackResult> {
   backend.refresh();
   const start = backend.reader.lastTid();
   const effective = packTid < start ? packTid : start;
@@ -125,7 +136,7 @@ async function packMarked(backend: Backend, packTid: Tid, references: ReferenceF
         }
         const outcome = backend.write((w) => {
           if (w.lastTid() !== seen) return 'moved'; // someone committed since the mark: fold it in first
-          if (w.locks().some(([oid, holder]) => isLockHeld(holder, w.currentTid(oid)))) return 'locked';
+          if (commitsInFlight(w)) return 'locked';
           for (const oid of batch) {
             if (live.has(oid)) continue;
             const tids = w.revisionTids(oid);

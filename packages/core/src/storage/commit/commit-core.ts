@@ -206,8 +206,40 @@ export class CommitCore {
     });
   }
 
+  /**
+   * For pack's sweep, inside its write: true while a commit may be between vote and finish (its
+   * data not visible yet), in this process or another: some commit lock is held.
+   */
+  commitsInFlight(w: BackendWriter): boolean {
+    return w.locks().some(([oid, h]) => isLockHeld(h, w.currentTid(oid)));
+  }
+
   #writeBatch(batch: readonly CommitTxn[]): Array<Tid | Error> {
     const results: Array<Tid | Error> = [];
+    try {
+      this.#write(batch, results);
+    } catch (err) {
+      // Nothing was written: the transactions still hold their locks, and abort releases them.
+      for (const txn of batch) txn.state = 'voted';
+      throw err;
+    }
+    this.stats.flushes += 1;
+    for (const [i, txn] of batch.entries()) {
+      if (results[i] instanceof Error) {
+        txn.state = 'voted'; // fit for abort, which releases its locks
+        continue;
+      }
+      for (const oid of txn.final.keys()) this.#released.set(oid, txn.token);
+      txn.state = 'finished';
+      txn.locked = [];
+      this.stats.commits += 1;
+    }
+    notifyLockRelease();
+    return results;
+  }
+
+  /** The durable write of a batch; `results` gets a tid or an error per transaction, in order. */
+  #write(batch: readonly CommitTxn[], results: Array<Tid | Error>): void {
     this.#backend.write((w) => {
       const first = w.lastTid();
       let last = first;
@@ -237,15 +269,5 @@ export class CommitCore {
         this.#oidFloor = maxOid + 1n;
       }
     }, 'commit');
-    this.stats.flushes += 1;
-    for (const [i, txn] of batch.entries()) {
-      if (results[i] instanceof Error) continue;
-      for (const oid of txn.final.keys()) this.#released.set(oid, txn.token);
-      txn.state = 'finished';
-      txn.locked = [];
-      this.stats.commits += 1;
-    }
-    notifyLockRelease();
-    return results;
   }
 }

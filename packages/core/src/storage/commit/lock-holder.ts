@@ -3,15 +3,40 @@
  * lock is stale and may be broken), and how a waiting vote learns that locks were released.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { uptime } from 'node:os';
 import type { Tid } from '../../ids.ts';
 import type { LockHolder } from '../backend.ts';
 
-/** Identifies this process instance; a reused pid with another nonce is a different (dead) process. */
-export const PROCESS_NONCE = randomBytes(8).toString('hex');
+/** This boot of the machine (Linux boot id; elsewhere the boot time, to the minute). */
+const BOOT = ((): string => {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  } catch {
+    return `t${Math.round((Date.now() / 1000 - uptime()) / 60)}`;
+  }
+})();
+
+/** When process `pid` started (Linux: clock ticks since boot), or null where that is unknown. */
+function startTimeOf(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22; the command name (field 2) may contain spaces, so count from its closing paren.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Identifies this process instance: boot, start time and a random part. A holder with another
+ * boot, or whose pid now belongs to a process started at another time, is dead.
+ */
+export const PROCESS_NONCE = `${BOOT}/${startTimeOf(process.pid) ?? '-'}/${randomBytes(6).toString('hex')}`;
 
 let counter = 0;
 
-/** A token unique to one storage transaction across processes and restarts. */
+/** A token unique to one storage transaction (or one commit core) across processes and restarts. */
 export function newLockToken(): string {
   counter += 1;
   return `${PROCESS_NONCE}.${counter.toString(36)}`;
@@ -23,21 +48,19 @@ export function holderFor(token: string, at: Tid | null): LockHolder {
 }
 
 /**
- * True while `holder` still holds its lock: its owner has not committed the object yet (the
- * object is still at the tid it had when locked) and the owner's process is alive.
- */
-export function isLockHeld(holder: LockHolder, currentTid: Tid | undefined): boolean {
-  return (currentTid ?? null) === holder.at && !isStaleHolder(holder);
-}
-
-/**
  * True when the holder's process is gone: its locks can never be released by their owner.
- * A holder of this process instance is always alive; one with our pid but another nonce is an
- * earlier process whose pid was reused.
+ * A holder of this process instance is always alive; one of another boot, or whose pid is now
+ * used by a process that started at another time (or by us), is dead.
  */
 export function isStaleHolder(holder: LockHolder): boolean {
   if (holder.nonce === PROCESS_NONCE) return false;
   if (holder.pid === process.pid) return true;
+  const [boot, started] = holder.nonce.split('/');
+  if (boot !== BOOT) return true;
+  if (started !== undefined && started !== '-') {
+    const now = startTimeOf(holder.pid);
+    if (now !== null) return now !== started;
+  }
   try {
     process.kill(holder.pid, 0);
     return false;
@@ -45,6 +68,14 @@ export function isStaleHolder(holder: LockHolder): boolean {
     // EPERM: the process exists but belongs to another user.
     return (err as NodeJS.ErrnoException).code === 'ESRCH';
   }
+}
+
+/**
+ * True while `holder` still holds its lock: its owner has not committed the object yet (the
+ * object is still at the tid it had when locked) and the owner's process is alive.
+ */
+export function isLockHeld(holder: LockHolder, currentTid: Tid | undefined): boolean {
+  return (currentTid ?? null) === holder.at && !isStaleHolder(holder);
 }
 
 const waiters = new Set<() => void>();

@@ -250,8 +250,12 @@ export class LmdbBackend implements Backend, BackendWriter {
   }
 
   packMarker(): LockHolder | undefined {
+    return this.#metaHolder(META.packing);
+  }
+
+  #metaHolder(key: string): LockHolder | undefined {
     return lmdbCall('read', this.name, () => {
-      const value = this.#db.meta.getBinaryFast(META.packing);
+      const value = this.#db.meta.getBinaryFast(key);
       return value === undefined ? undefined : decodeLock(value);
     });
   }
@@ -300,8 +304,12 @@ export class LmdbBackend implements Backend, BackendWriter {
   }
 
   setPackMarker(holder: LockHolder | null): void {
-    if (holder === null) this.#db.meta.removeSync(META.packing);
-    else this.#db.meta.putSync(META.packing, encodeLock(holder));
+    this.#setMetaHolder(META.packing, holder);
+  }
+
+  #setMetaHolder(key: string, holder: LockHolder | null): void {
+    if (holder === null) this.#db.meta.removeSync(key);
+    else this.#db.meta.putSync(key, encodeLock(holder));
   }
 
   reserveOids(count: number): bigint {
