@@ -81,6 +81,11 @@ export interface BackendReader {
  * LMDB backend does anyway.
  */
 export interface BackendWriter extends BackendReader {
+  /**
+   * Identifies this write transaction: when it is the previous write's id + 1, no other writer
+   * (storage object or process) committed anything in between.
+   */
+  writeId(): number;
   putLock(oid: Oid, holder: LockHolder): void;
   deleteLock(oid: Oid): void;
   /** Writes revision (oid, tid) and makes it current (tids only grow, so it is the newest). */

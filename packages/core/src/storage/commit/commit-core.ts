@@ -190,6 +190,7 @@ export class CommitCore {
     const validated: Validated =
       txn.undoOf === null ? validate(w, txn, resolver, currentTids) : { final: planUndo(w, txn.undoOf, resolver), resolved: [] };
     for (const [oid, current] of currentTids) w.putLock(oid, holderFor(txn.token, current ?? null));
+    txn.voteWriteId = w.writeId();
     return { busy: undefined, validated };
   }
 
@@ -245,8 +246,10 @@ export class CommitCore {
       let last = first;
       let maxOid = -1n;
       for (const txn of batch) {
-        // Re-check under the writer lock what the vote established: the locks are still ours.
-        if (txn.locked.some((oid) => w.lockHolder(oid)?.token !== txn.token)) {
+        // Re-check under the writer lock what the vote established — the locks are still ours —
+        // unless nothing at all was written since the vote took them.
+        const untouched = w.writeId() === txn.voteWriteId + 1;
+        if (!untouched && txn.locked.some((oid) => w.lockHolder(oid)?.token !== txn.token)) {
           results.push(new StorageTransactionError('tpcFinish: the commit locks of this transaction were broken by another process'));
           continue;
         }

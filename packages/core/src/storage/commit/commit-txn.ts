@@ -38,6 +38,8 @@ export class CommitTxn implements StorageTransaction {
   writtenOids: readonly Oid[] = [];
   /** After a successful vote: the oids whose commit locks this transaction holds. */
   locked: readonly Oid[] = [];
+  /** The backend write id of the vote that took them. */
+  voteWriteId = -1;
 
   constructor(metadata: TransactionMetadata, undoOf: Tid | null) {
     this.metadata = metadata;

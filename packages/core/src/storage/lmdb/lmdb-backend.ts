@@ -50,6 +50,13 @@ export class LmdbBackend implements Backend, BackendWriter {
   readonly #env: RootDatabase<Buffer, string>;
   readonly #db: Record<DbName, Db>;
   readonly #commitFlags: TransactionFlags;
+  /** Id of the write transaction running now (0 outside writes). */
+  #writeId = 0;
+  /** Id of this backend's last write that committed something, and what it knew then. */
+  #knownId = -1;
+  #knownLastTid: Tid | null = null;
+  #knownPackMarker: LockHolder | undefined | null = null;
+  #wrote = false;
 
   private constructor(
     readonly name: string,
@@ -122,15 +129,33 @@ export class LmdbBackend implements Backend, BackendWriter {
     try {
       // Block body: returning fn's value from the arrow could hand lmdb-js a promise.
       this.#env.transactionSync(() => {
+        this.#writeId = this.#env.getWriteTxnId();
+        this.#wrote = false;
+        // What we knew stays true only if no one else committed since our last write.
+        if (this.#writeId !== this.#knownId + 1) {
+          this.#knownLastTid = null;
+          this.#knownPackMarker = null;
+        }
         result = fn(this);
       }, kind === 'commit' ? this.#commitFlags : FLAGS_NO_FLUSH);
+      // An empty write consumes no transaction id: only a real one moves what we know forward.
+      if (this.#wrote) this.#knownId = this.#writeId;
     } catch (err) {
+      this.#knownLastTid = null;
+      this.#knownPackMarker = null;
       // lmdb-js renews the read snapshot after a commit, not after an abort: without this, a
       // load after a failed vote could answer older than the revision the vote's error named.
       this.#env.resetReadTxn();
       throw mapLmdbError(err, kind === 'commit' ? 'commit' : 'write', this.name);
     }
+    finally {
+      this.#writeId = 0;
+    }
     return result as T;
+  }
+
+  writeId(): number {
+    return this.#writeId;
   }
 
   refresh(): void {
@@ -146,16 +171,31 @@ export class LmdbBackend implements Backend, BackendWriter {
   }
 
   #putMeta(key: string, value: string): void {
-    this.#db.meta.putSync(key, ascii(value));
+    this.#put(this.#db.meta, key, ascii(value));
+  }
+
+  // Every change goes through these two, so a write knows whether it changed anything.
+  #put(db: Db, key: string, value: Buffer): void {
+    db.putSync(key, value);
+    this.#wrote = true;
+  }
+
+  #remove(db: Db, key: string): void {
+    if (db.removeSync(key)) this.#wrote = true;
   }
 
   // ── reads ────────────────────────────────────────────────────────────────────────────────
 
   lastTid(): Tid {
-    return lmdbCall('read', this.name, () => {
+    // Inside a write, a cursor costs more than the whole rest of a small commit: use what this
+    // backend knows when no one else has written since.
+    if (this.#writeId !== 0 && this.#knownLastTid !== null) return this.#knownLastTid;
+    const last = lmdbCall('read', this.name, () => {
       for (const key of this.#db.transactions.getKeys({ reverse: true, limit: 1 })) return key as Tid;
       return ZERO_TID;
     });
+    if (this.#writeId !== 0) this.#knownLastTid = last;
+    return last;
   }
 
   packTid(): Tid {
@@ -250,7 +290,10 @@ export class LmdbBackend implements Backend, BackendWriter {
   }
 
   packMarker(): LockHolder | undefined {
-    return this.#metaHolder(META.packing);
+    if (this.#writeId !== 0 && this.#knownPackMarker !== null) return this.#knownPackMarker;
+    const marker = this.#metaHolder(META.packing);
+    if (this.#writeId !== 0) this.#knownPackMarker = marker;
+    return marker;
   }
 
   #metaHolder(key: string): LockHolder | undefined {
@@ -263,40 +306,41 @@ export class LmdbBackend implements Backend, BackendWriter {
   // ── writes (only inside write()) ─────────────────────────────────────────────────────────
 
   putLock(oid: Oid, holder: LockHolder): void {
-    this.#db.locks.putSync(oid, encodeLock(holder));
+    this.#put(this.#db.locks, oid, encodeLock(holder));
   }
 
   deleteLock(oid: Oid): void {
-    this.#db.locks.removeSync(oid);
+    this.#remove(this.#db.locks, oid);
   }
 
   putRevision(oid: Oid, tid: Tid, data: Uint8Array | null): void {
     const revision = encodeRevision(oid, tid, data);
-    this.#db.revisions.putSync(revisionKey(oid, tid), revision);
-    this.#db.current.putSync(oid, encodeCurrent(tid, revision));
+    this.#put(this.#db.revisions, revisionKey(oid, tid), revision);
+    this.#put(this.#db.current, oid, encodeCurrent(tid, revision));
   }
 
   deleteRevision(oid: Oid, tid: Tid): void {
-    this.#db.revisions.removeSync(revisionKey(oid, tid));
+    this.#remove(this.#db.revisions, revisionKey(oid, tid));
   }
 
   deleteObject(oid: Oid): void {
     for (const key of Array.from(this.#db.revisions.getKeys({ start: oid, end: revisionKeyEnd(oid) }))) {
-      this.#db.revisions.removeSync(key);
+      this.#remove(this.#db.revisions, key);
     }
-    this.#db.current.removeSync(oid);
+    this.#remove(this.#db.current, oid);
   }
 
   putTransaction(tid: Tid, info: TransactionInfo): void {
-    this.#db.transactions.putSync(tid, encodeTransaction(info));
+    this.#put(this.#db.transactions, tid, encodeTransaction(info));
   }
 
   deleteTransaction(tid: Tid): void {
-    this.#db.transactions.removeSync(tid);
+    this.#remove(this.#db.transactions, tid);
   }
 
-  setLastTid(): void {
-    // Derived: the last tid is the key of the newest transaction record.
+  setLastTid(tid: Tid): void {
+    // Stored as the key of the newest transaction record; remembered for the next write.
+    this.#knownLastTid = tid;
   }
 
   setPackTid(tid: Tid): void {
@@ -305,11 +349,12 @@ export class LmdbBackend implements Backend, BackendWriter {
 
   setPackMarker(holder: LockHolder | null): void {
     this.#setMetaHolder(META.packing, holder);
+    this.#knownPackMarker = holder ?? undefined;
   }
 
   #setMetaHolder(key: string, holder: LockHolder | null): void {
-    if (holder === null) this.#db.meta.removeSync(key);
-    else this.#db.meta.putSync(key, encodeLock(holder));
+    if (holder === null) this.#remove(this.#db.meta, key);
+    else this.#put(this.#db.meta, key, encodeLock(holder));
   }
 
   reserveOids(count: number): bigint {

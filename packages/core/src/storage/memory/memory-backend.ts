@@ -39,12 +39,18 @@ export class MemoryBackend implements Backend, BackendWriter {
   #lastTid: Tid = ZERO_TID;
   #packTid: Tid = ZERO_TID;
   #nextOid = 1n;
+  #writeId = 0;
   #packMarker: LockHolder | undefined;
 
   constructor(readonly name: string) {}
 
   write<T>(fn: (w: BackendWriter) => T): T {
+    this.#writeId += 1;
     return fn(this);
+  }
+
+  writeId(): number {
+    return this.#writeId;
   }
 
   refresh(): void {}
