@@ -17,8 +17,9 @@
 // same loop over bare Proxies with no traps (the floor of any Proxy-based design), and raw
 // lmdb-js putting the add's 1000 records in one durable transactionSync (a floor for add).
 // Python ZODB on FileStorage, measured on this machine (issue 3), for the ×python column.
-// Warm-up round first; each figure is the median of its samples over ROUNDS rounds. Ends with one
-// JSON line.
+// WARMUP_ROUNDS (3) rounds first: the JIT needs them. Each figure is the median of its samples over
+// ROUNDS (21) rounds; a run takes a few seconds. OBJECTS (1000) per transaction. Ends with one
+// JSON line. Profiling findings: docs/performance.md, "Objects".
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { unpack } from 'msgpackr';
