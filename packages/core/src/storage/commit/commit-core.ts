@@ -139,10 +139,19 @@ export class CommitCore {
   async finish(txn: CommitTxn): Promise<Tid> {
     txn.state = 'finishing';
     try {
-      return await this.#group.submit(txn);
+      // Wait for the event-loop turn to end (so concurrent finishes share the write) only when
+      // another transaction is far enough along to join it.
+      return await this.#group.submit(txn, !this.#anotherCommitting(txn));
     } finally {
       this.#live.delete(txn);
     }
+  }
+
+  #anotherCommitting(txn: CommitTxn): boolean {
+    for (const other of this.#live) {
+      if (other !== txn && (other.state === 'voting' || other.state === 'voted' || other.state === 'finishing')) return true;
+    }
+    return false;
   }
 
   /** Abandons `txn` and releases its commit locks. */

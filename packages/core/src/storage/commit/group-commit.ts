@@ -21,11 +21,16 @@ export class GroupCommit<T, R> {
 
   constructor(private readonly writeBatch: BatchWriter<T, R>) {}
 
-  /** Queues `item` for the next batch; resolves with its own result once its batch is written. */
-  submit(item: T): Promise<R> {
+  /**
+   * Queues `item` for the next batch; resolves with its own result once its batch is written.
+   * @param alone true when no other request can come soon (the caller knows): the batch is then
+   *   written at once instead of after the event-loop turn
+   */
+  submit(item: T, alone = false): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      this.#schedule();
+      if (alone && !this.#scheduled && this.#running === null) this.#start();
+      else this.#schedule();
     });
   }
 
@@ -43,10 +48,14 @@ export class GroupCommit<T, R> {
     // setImmediate, not a microtask: every finish requested during this turn joins the batch.
     setImmediate(() => {
       this.#scheduled = false;
-      this.#running = this.#run().finally(() => {
-        this.#running = null;
-        if (this.#queue.length > 0) this.#schedule();
-      });
+      this.#start();
+    });
+  }
+
+  #start(): void {
+    this.#running = this.#run().finally(() => {
+      this.#running = null;
+      if (this.#queue.length > 0) this.#schedule();
     });
   }
 
