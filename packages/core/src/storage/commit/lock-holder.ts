@@ -11,7 +11,8 @@ import type { LockHolder } from '../backend.ts';
 /** This boot of the machine (Linux boot id; elsewhere the boot time, to the minute). */
 const BOOT = ((): string => {
   try {
-    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    // The first 48 bits are plenty to tell boots apart, and keep lock entries small.
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/-/g, '').slice(0, 12);
   } catch {
     return `t${Math.round((Date.now() / 1000 - uptime()) / 60)}`;
   }
@@ -32,11 +33,11 @@ function startTimeOf(pid: number): string | null {
  * Identifies this process instance: boot, start time and a random part. A holder with another
  * boot, or whose pid now belongs to a process started at another time, is dead.
  */
-export const PROCESS_NONCE = `${BOOT}/${startTimeOf(process.pid) ?? '-'}/${randomBytes(6).toString('hex')}`;
+export const PROCESS_NONCE = `${BOOT}/${startTimeOf(process.pid) ?? '-'}/${randomBytes(4).toString('hex')}`;
 
 let counter = 0;
 
-/** A token unique to one storage transaction (or one commit core) across processes and restarts. */
+/** A token unique to one storage transaction across processes and restarts: `<nonce>.<counter>`. */
 export function newLockToken(): string {
   counter += 1;
   return `${PROCESS_NONCE}.${counter.toString(36)}`;

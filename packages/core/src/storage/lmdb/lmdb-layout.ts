@@ -9,7 +9,7 @@
  * | `current`      | oid                  | tid ‖ the current revision's value                     |
  * | `transactions` | tid                  | msgpack `[user, description, extension, oids joined]`  |
  * | `meta`         | name                 | ASCII `formatVersion`, `nextOid`, `packTid`; `packing`: msgpack lock holder of a running pack |
- * | `locks`        | oid                  | msgpack `[token, pid, nonce, at]`: a voted transaction's commit lock |
+ * | `locks`        | oid                  | msgpack `[token, pid, nonce, at, tokenIsNonceRelative]`: a voted transaction's commit lock |
  *
  * The last tid is the key of the newest `transactions` record (pack never removes that one), so a
  * commit writes three databases — `revisions`, `current`, `transactions` — and nothing else.
@@ -49,13 +49,15 @@ export function decodeTransaction(value: Uint8Array): TransactionInfo {
   return { user, description, extension, oids };
 }
 
+// A token is `<nonce>.<counter>`; when it starts with the holder's nonce only the counter is stored.
 export function encodeLock(holder: LockHolder): Buffer {
-  return packr.pack([holder.token, holder.pid, holder.nonce, holder.at]);
+  const own = holder.token.startsWith(`${holder.nonce}.`);
+  return packr.pack([own ? holder.token.slice(holder.nonce.length + 1) : holder.token, holder.pid, holder.nonce, holder.at, own]);
 }
 
 export function decodeLock(value: Uint8Array): LockHolder {
-  const [token, pid, nonce, at] = packr.unpack(value) as [string, number, string, Tid | null];
-  return { token, pid, nonce, at };
+  const [token, pid, nonce, at, own] = packr.unpack(value) as [string, number, string, Tid | null, boolean];
+  return { token: own ? `${nonce}.${token}` : token, pid, nonce, at };
 }
 
 export const ascii = (text: string): Buffer => Buffer.from(text, 'latin1');
