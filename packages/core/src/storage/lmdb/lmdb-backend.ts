@@ -4,22 +4,20 @@
  * Writes: every backend write is one `transactionSync` with a block body (a callback returning a
  * promise would defer the commit), so a thrown error rolls everything back and each write is
  * atomic and serialized across processes by LMDB's writer lock; reads inside it see the latest
- * committed state of every process. `overlappingSync` is off so that a write flagged
- * NO_SYNC_FLUSH (commit locks, oid blocks) really skips the fsync; commits use synchronous
- * durable commits unless the storage was opened with `durability: 'none'`.
+ * committed state of every process. Writes of kind `lock` (commit locks, oid blocks) are not
+ * flushed; commits are synchronous durable commits unless the storage was opened with
+ * `durability: 'none'`.
  *
  * Reads outside writes use lmdb-js's shared read transaction, renewed each event turn and by
  * `refresh()`; no read transaction is held across turns (open read transactions make the file
  * grow).
  */
-import { TransactionFlags, open, type Database, type RootDatabase } from 'lmdb';
-import { UnsupportedFormatError, StorageIOError } from '../../errors.ts';
+import { TransactionFlags, type RootDatabase } from 'lmdb';
 import { ZERO_TID, idToBigInt, oidFromBigInt, type Oid, type Tid } from '../../ids.ts';
 import type { Backend, BackendWriter, LockHolder, RevisionData, TransactionEntry, TransactionInfo, WriteKind } from '../backend.ts';
 import { lmdbCall, mapLmdbError } from './lmdb-errors.ts';
+import type { Db, LmdbEnvironment } from './lmdb-environment.ts';
 import {
-  DB_NAMES,
-  FORMAT_VERSION,
   META,
   ascii,
   decodeLock,
@@ -31,15 +29,6 @@ import {
   type DbName,
 } from './lmdb-layout.ts';
 import { TID_PREFIX, currentTidOf, decodeRevision, encodeCurrent, encodeRevision } from './record-bytes.ts';
-
-/** Engine settings of one environment. */
-export interface LmdbBackendOptions {
-  readonly readOnly: boolean;
-  readonly durable: boolean;
-  readonly mapSize?: number | undefined;
-}
-
-type Db = Database<Buffer, string>;
 
 const FLAGS_DURABLE = (TransactionFlags.ABORTABLE | TransactionFlags.SYNCHRONOUS_COMMIT) as TransactionFlags;
 const FLAGS_NO_FLUSH = (TransactionFlags.ABORTABLE | TransactionFlags.NO_SYNC_FLUSH) as TransactionFlags;
@@ -58,70 +47,16 @@ export class LmdbBackend implements Backend, BackendWriter {
   #knownPackMarker: LockHolder | undefined | null = null;
   #wrote = false;
 
-  private constructor(
+  /** Wraps an environment opened (and checked) by `openEnvironment`. */
+  constructor(
     readonly name: string,
     readonly readOnly: boolean,
-    env: RootDatabase<Buffer, string>,
-    dbs: Record<DbName, Db>,
+    { env, dbs }: LmdbEnvironment,
     durable: boolean,
   ) {
     this.#env = env;
     this.#db = dbs;
     this.#commitFlags = durable ? FLAGS_DURABLE : FLAGS_NO_FLUSH;
-  }
-
-  /**
-   * Opens (and, when writable, initializes) the environment at `path`.
-   * @throws UnsupportedFormatError when the database was written in another format version
-   * @throws StorageIOError when the environment cannot be opened or holds no TidalDB database
-   */
-  static open(path: string, options: LmdbBackendOptions): LmdbBackend {
-    const env = lmdbCall('open', path, () =>
-      open<Buffer, string>({
-        path,
-        readOnly: options.readOnly,
-        maxDbs: 8,
-        overlappingSync: false,
-        encoding: 'binary',
-        ...(options.mapSize === undefined ? {} : { mapSize: options.mapSize }),
-      }),
-    );
-    try {
-      const dbs = {} as Record<DbName, Db>;
-      for (const name of DB_NAMES) {
-        const db = env.openDB<Buffer, string>({ name, encoding: 'binary' }) as Db | undefined;
-        if (db === undefined) throw new StorageIOError('open', path, { cause: new Error(`no TidalDB database (missing ${name})`) });
-        dbs[name] = db;
-      }
-      const backend = new LmdbBackend(path, options.readOnly, env, dbs, options.durable);
-      backend.#checkFormat(!options.readOnly);
-      return backend;
-    } catch (err) {
-      void env.close();
-      throw mapLmdbError(err, 'open', path);
-    }
-  }
-
-  #checkFormat(initialize: boolean): void {
-    const read = (): string | undefined => this.#meta(META.formatVersion);
-    let found = read();
-    if (found === undefined && initialize) {
-      this.#env.transactionSync(() => {
-        if (read() !== undefined) return; // another process initialized it first
-        if (this.#db.current.getKeysCount({ limit: 1 }) > 0) return; // data without a version: refused below
-        this.#putMeta(META.formatVersion, String(FORMAT_VERSION));
-        this.#putMeta(META.packTid, ZERO_TID);
-        this.#putMeta(META.nextOid, oidFromBigInt(1));
-      }, FLAGS_DURABLE);
-      found = read();
-    }
-    if (found === undefined) {
-      throw new UnsupportedFormatError('none', FORMAT_VERSION, `LMDB database ${this.name}`);
-    }
-    if (found !== String(FORMAT_VERSION)) {
-      const n = Number(found);
-      throw new UnsupportedFormatError(Number.isInteger(n) ? n : found, FORMAT_VERSION, `LMDB database ${this.name}`);
-    }
   }
 
   write<T>(fn: (w: BackendWriter) => T, kind: WriteKind): T {

@@ -12,6 +12,7 @@ import { InvalidOptionError } from '../../errors.ts';
 import { BaseStorage, type CommonStorageOptions } from '../base-storage.ts';
 import { mapLmdbError } from './lmdb-errors.ts';
 import { LmdbBackend } from './lmdb-backend.ts';
+import { openEnvironment } from './lmdb-environment.ts';
 
 /** Options of `LmdbStorage.open`. */
 export interface LmdbStorageOptions extends CommonStorageOptions {
@@ -69,7 +70,7 @@ export class LmdbStorage extends BaseStorage {
         throw mapLmdbError(err, 'open', dir);
       }
     }
-    const backend = LmdbBackend.open(dir, { readOnly, durable: durability === 'sync', mapSize: options.mapSize });
+    const backend = new LmdbBackend(dir, readOnly, openEnvironment(dir, { readOnly, mapSize: options.mapSize }), durability === 'sync');
     try {
       return new LmdbStorage(backend, options);
     } catch (err) {

@@ -1,0 +1,79 @@
+/**
+ * Opening an LMDB environment for TidalDB: the named databases of the layout, and the format
+ * check that refuses what this version cannot read (or initializes a new database).
+ */
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { StorageIOError, UnsupportedFormatError } from '../../errors.ts';
+import { ZERO_TID, oidFromBigInt } from '../../ids.ts';
+import { mapLmdbError } from './lmdb-errors.ts';
+import { DB_NAMES, FORMAT_VERSION, META, ascii, type DbName } from './lmdb-layout.ts';
+
+export type Db = Database<Buffer, string>;
+
+/** An open environment and its named databases. */
+export interface LmdbEnvironment {
+  readonly env: RootDatabase<Buffer, string>;
+  readonly dbs: Readonly<Record<DbName, Db>>;
+}
+
+/** Engine settings of one environment. */
+export interface LmdbEnvironmentOptions {
+  readonly readOnly: boolean;
+  readonly mapSize?: number | undefined;
+}
+
+/**
+ * Opens the environment at `path` and checks (when writable and new: writes) its format version.
+ * `overlappingSync` is off: with it, lmdb-js flushes every write transaction, even one flagged
+ * NO_SYNC_FLUSH, and the non-durable writes of commit locks would cost a flush each.
+ * @throws UnsupportedFormatError naming the version found, for a database of another format
+ * @throws StorageIOError when the environment cannot be opened or holds no TidalDB database
+ */
+export function openEnvironment(path: string, options: LmdbEnvironmentOptions): LmdbEnvironment {
+  let env: RootDatabase<Buffer, string>;
+  try {
+    env = open<Buffer, string>({
+      path,
+      readOnly: options.readOnly,
+      maxDbs: 8,
+      overlappingSync: false,
+      encoding: 'binary',
+      ...(options.mapSize === undefined ? {} : { mapSize: options.mapSize }),
+    });
+  } catch (err) {
+    throw mapLmdbError(err, 'open', path);
+  }
+  try {
+    const dbs = {} as Record<DbName, Db>;
+    for (const name of DB_NAMES) {
+      const db = env.openDB<Buffer, string>({ name, encoding: 'binary' }) as Db | undefined;
+      if (db === undefined) throw new StorageIOError('open', path, { cause: new Error(`no TidalDB database (missing ${name})`) });
+      dbs[name] = db;
+    }
+    checkFormat(path, env, dbs, !options.readOnly);
+    return { env, dbs };
+  } catch (err) {
+    void env.close();
+    throw mapLmdbError(err, 'open', path);
+  }
+}
+
+function checkFormat(path: string, env: RootDatabase<Buffer, string>, dbs: Record<DbName, Db>, initialize: boolean): void {
+  const read = (): string | undefined => dbs.meta.getBinaryFast(META.formatVersion)?.toString('latin1');
+  let found = read();
+  if (found === undefined && initialize) {
+    env.transactionSync(() => {
+      if (read() !== undefined) return; // another process initialized it first
+      if (dbs.current.getKeysCount({ limit: 1 }) > 0) return; // data without a version: refused below
+      dbs.meta.putSync(META.formatVersion, ascii(String(FORMAT_VERSION)));
+      dbs.meta.putSync(META.packTid, ascii(ZERO_TID));
+      dbs.meta.putSync(META.nextOid, ascii(oidFromBigInt(1)));
+    });
+    found = read();
+  }
+  if (found === undefined) throw new UnsupportedFormatError('none', FORMAT_VERSION, `LMDB database ${path}`);
+  if (found !== String(FORMAT_VERSION)) {
+    const n = Number(found);
+    throw new UnsupportedFormatError(Number.isInteger(n) ? n : found, FORMAT_VERSION, `LMDB database ${path}`);
+  }
+}
