@@ -248,7 +248,13 @@ export abstract class BaseStorage implements FullStorage {
       await this.#core.abort(txn);
       throw err;
     }
-    const newTid = await this.#core.finish(txn);
+    let newTid: Tid;
+    try {
+      newTid = await this.#core.finish(txn);
+    } catch (err) {
+      await this.#core.abort(txn); // releases the locks of a finish that could not be written
+      throw err;
+    }
     return { tid: newTid, oids: [...txn.writtenOids] };
   }
 

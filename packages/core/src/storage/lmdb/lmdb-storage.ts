@@ -5,6 +5,12 @@
  * live in the database, every commit is one LMDB write transaction that re-checks under LMDB's
  * writer lock what it relies on, and each process sees the others' commits through
  * `lastTransaction()` / `poll()`. Layout and checksums: lmdb-layout.ts, record-bytes.ts.
+ *
+ * Read freshness: loads read lmdb-js's shared read snapshot, which `lastTransaction()` and
+ * `poll()` renew (lmdb-js also renews it on its own within a timer tick). Commits of other
+ * processes, or of another storage object on the same directory, are therefore seen by loads
+ * after the next `lastTransaction()` / `poll()` — which a Connection calls at each transaction
+ * start — not necessarily at once; this storage object's own commits are seen at once.
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
