@@ -10,6 +10,15 @@ import { DB_NAMES, FORMAT_VERSION, META, ascii, type DbName } from './lmdb-layou
 
 export type Db = Database<Buffer, string>;
 
+/**
+ * Address space reserved for the map up front (the file itself grows as data is written).
+ * lmdb-js otherwise starts at 128 KB and grows the map as the data grows; with several processes
+ * on one environment, a map grown by one process while another writes is LMDB's known hazard
+ * (intermittent MDB_BAD_TXN and wrong reads were seen here under load), so reserve generously —
+ * except on Windows, where LMDB makes the file as large as the map.
+ */
+const DEFAULT_MAP_SIZE = process.platform === 'win32' ? undefined : 64 * 1024 ** 3;
+
 /** An open environment and its named databases. */
 export interface LmdbEnvironment {
   readonly env: RootDatabase<Buffer, string>;
@@ -30,6 +39,7 @@ export interface LmdbEnvironmentOptions {
  * @throws StorageIOError when the environment cannot be opened or holds no TidalDB database
  */
 export function openEnvironment(path: string, options: LmdbEnvironmentOptions): LmdbEnvironment {
+  const mapSize = options.mapSize ?? DEFAULT_MAP_SIZE;
   let env: RootDatabase<Buffer, string>;
   try {
     env = open<Buffer, string>({
@@ -38,7 +48,7 @@ export function openEnvironment(path: string, options: LmdbEnvironmentOptions): 
       maxDbs: 8,
       overlappingSync: false,
       encoding: 'binary',
-      ...(options.mapSize === undefined ? {} : { mapSize: options.mapSize }),
+      ...(mapSize === undefined ? {} : { mapSize }),
     });
   } catch (err) {
     throw mapLmdbError(err, 'open', path);

@@ -36,8 +36,10 @@ export interface LmdbStorageOptions extends CommonStorageOptions {
    */
   readonly durability?: 'sync' | 'none';
   /**
-   * Initial LMDB map size in bytes; by default lmdb-js starts small and grows it as needed.
-   * @defaultValue undefined
+   * Address space reserved for the LMDB map, in bytes (the file only grows with the data; the map
+   * still grows beyond this when needed). A map large enough from the start spares several
+   * processes on one environment from remapping under each other.
+   * @defaultValue 64 GiB (on Windows, where LMDB sizes the file to the map: lmdb-js's default)
    */
   readonly mapSize?: number;
 }
