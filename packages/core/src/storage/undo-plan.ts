@@ -48,10 +48,9 @@ export function planUndo(r: BackendReader, tid: Tid, resolver: ConflictResolver 
       throw new UndoError(`cannot undo transaction ${tid}: object ${oid} was modified by a later transaction`, tid, oid);
     }
     try {
-      plan.set(
-        oid,
-        resolver.resolve({ oid, old: undone.data, committed: current.data, mine: before, readTid: tid, committedTid: current.tid }),
-      );
+      const merged = resolver.resolve({ oid, old: undone.data, committed: current.data, mine: before, readTid: tid, committedTid: current.tid });
+      if (!(merged instanceof Uint8Array)) throw new TypeError('the conflict resolver did not return record bytes');
+      plan.set(oid, Buffer.from(merged));
     } catch (err) {
       throw new UndoError(
         `cannot undo transaction ${tid}: object ${oid} was modified by a later transaction and the changes cannot be merged`,

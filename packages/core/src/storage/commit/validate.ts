@@ -104,5 +104,5 @@ function resolveOne(
     throw fail(err instanceof Error ? err.message : String(err), err);
   }
   if (!(merged instanceof Uint8Array)) throw fail('the conflict resolver did not return record bytes');
-  return merged;
+  return Buffer.from(merged); // it is written at finish: the resolver may reuse its buffer meanwhile
 }
