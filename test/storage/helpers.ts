@@ -3,8 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, expect } from 'vitest';
-import type { Storage, StorageTransaction, Tid } from '@tidaldb/core';
+import { afterEach } from 'vitest';
+import type { Storage, StorageTransaction } from '@tidaldb/core';
 
 const repoRoot = new URL('../..', import.meta.url).pathname;
 const dirs: string[] = [];
@@ -75,22 +75,5 @@ export function begin(storage: Storage, description = 'test'): StorageTransactio
   return storage.tpcBegin({ user: '/ tester', description, extension: {} });
 }
 
-/** A promise's outcome, observable without awaiting (and never an unhandled rejection). */
-export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-export function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
-  return promise.then(
-    (value) => ({ ok: true, value }),
-    (error: unknown) => ({ ok: false, error }),
-  );
-}
-
-/** Lets queued callbacks, timers due now and I/O completions run, `rounds` times over. */
-export async function drainEventLoop(rounds = 5): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-}
-
-/** Asserts strictly increasing tids. */
-export function expectIncreasing(tids: readonly Tid[]): void {
-  for (let i = 1; i < tids.length; i++) expect(tids[i]! > tids[i - 1]!, `tid ${i} after tid ${i - 1}`).toBe(true);
-}
+// Shared with the public conformance harness: one implementation.
+export { settle, drainEventLoop, expectIncreasing, type Settled } from '@tidaldb/core/testing';
