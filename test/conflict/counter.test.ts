@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BTree, Counter, TidalError, type Tid } from '@tidaldb/core';
+import { BTree, Counter, TidalError, type LmdbStorage, type MemoryStorage, type Tid } from '@tidaldb/core';
 import { openTestDb, STORAGE_KINDS, type TestDb } from '../btree/db-env.ts';
 
 describe('Counter', () => {
@@ -50,5 +50,42 @@ describe.each(STORAGE_KINDS)('undo through resolvers (%s storage)', (kind) => {
       tree.check();
     });
     expect(t.db.conflictStats()['tidal.Counter']?.resolved).toBe(1);
+  });
+});
+
+describe.each(STORAGE_KINDS)('concurrent transactions on one hot Counter (%s storage)', (kind) => {
+  let t: TestDb;
+  beforeEach(async () => {
+    t = await openTestDb(kind);
+    await t.db.transact((conn) => conn.root().set('hits', new Counter()));
+  });
+  afterEach(async () => t.dispose());
+
+  it('commit each on the first attempt, merged one after the other within shared flushes', async () => {
+    const storage = t.db.storage as LmdbStorage | MemoryStorage;
+    const before = storage.stats();
+    let attempts = 0;
+    const committers = 8;
+    const perCommitter = 5;
+    await Promise.all(
+      Array.from({ length: committers }, async () => {
+        for (let i = 0; i < perCommitter; i++) {
+          await t.db.transact((conn) => {
+            attempts++;
+            (conn.root().get('hits') as Counter).increment();
+          });
+        }
+      }),
+    );
+    const after = storage.stats();
+    const total = committers * perCommitter;
+    expect(attempts).toBe(total);
+    expect(await t.db.transact((conn) => (conn.root().get('hits') as Counter).value)).toBe(total);
+    expect(after.commits - before.commits).toBe(total);
+    // Transactions whose only participant is the storage commit in one phase: no lock is taken
+    // and conflicts inside one flush are merged there, so the flushes carry several commits.
+    expect(after.flushes - before.flushes).toBeLessThan(total);
+    expect(after.lockWaits - before.lockWaits).toBe(0);
+    expect(t.db.conflictStats()['tidal.Counter']?.resolved).toBeGreaterThan(0);
   });
 });

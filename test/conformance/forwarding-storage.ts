@@ -2,6 +2,7 @@
 // Running the conformance suite through it shows that the suite tests the contract, not the
 // internals (identity, class or private state) of one implementation.
 import type {
+  OnePhaseResult,
   ConflictResolver,
   FullStorage,
   HistoryEntry,
@@ -19,7 +20,7 @@ import type {
 } from '@tidaldb/core';
 
 export class ForwardingStorage implements FullStorage {
-  constructor(readonly inner: FullStorage) {}
+  constructor(readonly inner: FullStorage & Required<Pick<FullStorage, 'tpcCommitOnePhase'>>) {}
 
   get name(): string {
     return `forwarding(${this.inner.name})`;
@@ -68,6 +69,9 @@ export class ForwardingStorage implements FullStorage {
   }
   tpcFinish(txn: StorageTransaction): Promise<Tid> {
     return this.inner.tpcFinish(txn);
+  }
+  tpcCommitOnePhase(txn: StorageTransaction): Promise<OnePhaseResult> {
+    return this.inner.tpcCommitOnePhase(txn);
   }
   tpcAbort(txn: StorageTransaction): Promise<void> {
     return this.inner.tpcAbort(txn);

@@ -3,7 +3,7 @@
 // shared log, and can be told to fail in any phase.
 import type { DataManager, DataManagerSavepoint, TransactionHandle, TransactionLogger, TransactionManager } from '@tidaldb/core';
 
-export type Phase = 'abort' | 'tpcBegin' | 'commit' | 'tpcVote' | 'tpcFinish' | 'tpcAbort' | 'savepoint' | 'rollback';
+export type Phase = 'abort' | 'tpcBegin' | 'commit' | 'tpcVote' | 'tpcFinish' | 'tpcCommitOnePhase' | 'tpcAbort' | 'savepoint' | 'rollback';
 
 export interface KvOptions {
   /** tpc methods resolve after a microtask and abort returns a promise. */
@@ -11,6 +11,8 @@ export interface KvOptions {
   /** false: the manager has no savepoint() method. */
   savepoints?: boolean;
   shouldRetry?: (error: unknown) => boolean;
+  /** true: the manager offers tpcCommitOnePhase. */
+  onePhase?: boolean;
 }
 
 export class KvDataManager implements DataManager {
@@ -19,6 +21,7 @@ export class KvDataManager implements DataManager {
   readonly failures = new Map<Phase, { error: unknown; once: boolean }>();
   savepoint?: () => DataManagerSavepoint;
   shouldRetry?: (error: unknown) => boolean;
+  tpcCommitOnePhase?: (txn: TransactionHandle) => void | Promise<void>;
   #pending = new Map<string, string>();
   #staged: Map<string, string> | null = null;
   #joined: TransactionHandle | null = null;
@@ -31,6 +34,7 @@ export class KvDataManager implements DataManager {
   ) {
     if (options.savepoints !== false) this.savepoint = () => this.#savepoint();
     if (options.shouldRetry) this.shouldRetry = options.shouldRetry;
+    if (options.onePhase) this.tpcCommitOnePhase = () => this.#call('tpcCommitOnePhase', () => this.#apply());
   }
 
   /** Makes the next (or every) call of `phase` throw `error`. */
@@ -76,10 +80,12 @@ export class KvDataManager implements DataManager {
     return this.#call('tpcVote', () => undefined);
   }
   tpcFinish(_txn: TransactionHandle): void | Promise<void> {
-    return this.#call('tpcFinish', () => {
-      for (const [k, v] of this.#staged ?? []) this.committed.set(k, v);
-      this.#reset();
-    });
+    return this.#call('tpcFinish', () => this.#apply());
+  }
+
+  #apply(): void {
+    for (const [k, v] of this.#staged ?? []) this.committed.set(k, v);
+    this.#reset();
   }
   tpcAbort(_txn: TransactionHandle): void | Promise<void> {
     return this.#call('tpcAbort', () => this.#reset());

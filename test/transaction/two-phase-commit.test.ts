@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TransactionError, TransactionFailedError, TransactionManager } from '@tidaldb/core';
 import { KvDataManager, RecordingLogger } from './kv-data-manager.ts';
 
-function setup(names: string[], options: { async?: boolean } = {}) {
+function setup(names: string[], options: { async?: boolean; onePhase?: boolean } = {}) {
   const logger = new RecordingLogger();
   const tm = new TransactionManager({ logger });
   const log: string[] = [];
@@ -51,6 +51,32 @@ for (const async of [false, true]) {
       expect(outcomes).toEqual([false]);
       expect([a.state, b.state, c.state]).toEqual([{}, {}, {}]);
       expect(tm.get().status).toBe('commit-failed');
+    });
+
+    it('commits a manager alone in its transaction in one phase when it offers it', async () => {
+      const { tm, log, dms } = setup(['a'], { async, onePhase: true });
+      const a = dms[0]!;
+      a.set('k', 'v');
+      await tm.commit();
+      expect(log).toEqual(['a.tpcBegin', 'a.commit', 'a.tpcCommitOnePhase']);
+      expect(a.state).toEqual({ k: 'v' });
+    });
+
+    it('treats a failed one-phase commit as a failed vote: abort, then tpcAbort', async () => {
+      const { tm, log, dms } = setup(['a'], { async, onePhase: true });
+      const a = dms[0]!;
+      a.set('k', 'v');
+      const boom = a.failIn('tpcCommitOnePhase');
+      await expect(tm.commit()).rejects.toBe(boom);
+      expect(log.slice(0, 5)).toEqual(['a.tpcBegin', 'a.commit', 'a.tpcCommitOnePhase', 'a.abort', 'a.tpcAbort']);
+      expect(a.state).toEqual({});
+    });
+
+    it('runs both phases when several managers take part, even if they offer one-phase commit', async () => {
+      const { tm, log, dms } = setup(['a', 'b'], { async, onePhase: true });
+      for (const dm of dms) dm.set('k', dm.name);
+      await tm.commit();
+      expect(log).toEqual(['a.tpcBegin', 'b.tpcBegin', 'a.commit', 'b.commit', 'a.tpcVote', 'b.tpcVote', 'a.tpcFinish', 'b.tpcFinish']);
     });
 
     it('keeps failing with TransactionFailedError after a failed commit, until abort', async () => {

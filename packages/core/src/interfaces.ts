@@ -222,6 +222,21 @@ export interface Storage {
   tpcFinish(txn: StorageTransaction): Promise<Tid>;
 
   /**
+   * Optional: vote and finish in one step, for a transaction whose only participant is this
+   * storage (the one-phase-commit optimisation of XA and JTA). Validation, conflict resolution and
+   * the write happen in one atomic backend write, so no commit locks are taken and concurrent
+   * one-phase commits can share a flush — a conflicting one is resolved against the revision
+   * written just before it in the same flush. Waits, like `tpcVote`, for objects locked by voted
+   * two-phase transactions. A failure leaves nothing written; the transaction is then only fit
+   * for `tpcAbort`.
+   * @returns the tid of the new transaction and the oids whose revisions were replaced by a merged
+   *   state (the caller must reload them)
+   * @throws what `tpcVote` throws, and what `tpcFinish` throws for an engine failure
+   * @throws StorageTransactionError if `txn` is not in its store phase
+   */
+  tpcCommitOnePhase?(txn: StorageTransaction): Promise<OnePhaseResult>;
+
+  /**
    * Abandons the transaction and releases its locks. Safe in any phase before finish; a no-op for
    * an unknown or already-ended transaction.
    */
@@ -241,6 +256,14 @@ export interface Storage {
 
   /** Releases resources. Idempotent. Pending transactions are aborted. */
   close(): Promise<void>;
+}
+
+/** Result of `Storage.tpcCommitOnePhase`. */
+export interface OnePhaseResult {
+  /** The tid of the new transaction. */
+  readonly tid: Tid;
+  /** The oids whose revisions the conflict resolver merged. */
+  readonly resolved: Oid[];
 }
 
 /** Result of `UndoableStorage.undo`. */
@@ -303,7 +326,8 @@ export type TransactionStatus = 'active' | 'committing' | 'committed' | 'doomed'
  * all-or-nothing with the object store. The transaction calls, in this order, for all joined data
  * managers sorted by `sortKey()`: `tpcBegin` on each, then `commit` on each, then `tpcVote` on
  * each, then `tpcFinish` on each. If anything fails before the finishes, `abort` is called on the
- * managers that had not voted, then `tpcAbort` on all.
+ * managers that had not voted, then `tpcAbort` on all. A manager alone in its transaction that
+ * has `tpcCommitOnePhase` gets that call instead of `tpcVote` and `tpcFinish`.
  */
 export interface DataManager {
   /** Total order among data managers of one transaction; must be unique. */
@@ -324,6 +348,12 @@ export interface DataManager {
   tpcFinish(txn: TransactionHandle): void | Promise<void>;
   /** Abandons a two-phase commit at any point before finish. */
   tpcAbort(txn: TransactionHandle): void | Promise<void>;
+  /**
+   * Optional: vote and finish in one step, called instead of `tpcVote` then `tpcFinish` when this
+   * manager is the only one in the transaction (one-phase commit: no other participant needs the
+   * chance to veto). A failure is handled as a failed vote.
+   */
+  tpcCommitOnePhase?(txn: TransactionHandle): void | Promise<void>;
   /** Optional: a savepoint of this manager's changes; without it `savepoint()` fails unless optimistic. */
   savepoint?(): DataManagerSavepoint;
   /** Optional: whether `error` is worth retrying the transaction for (besides TransientError). */

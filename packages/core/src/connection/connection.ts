@@ -273,25 +273,41 @@ export class Connection implements DataManager, Synchronizer, Jar {
 
   async tpcFinish(): Promise<void> {
     const stxn = this.#stxn as StorageTransaction;
-    const stored = this.#stored;
-    if (stored.length === 0) {
+    if (this.#stored.length === 0) {
       // Only readCurrent checks: they held until now; there is nothing to write.
       await this.#storage.tpcAbort(stxn);
     } else {
-      const tid = await this.#storage.tpcFinish(stxn);
-      const resolved = new Set(this.#resolved);
-      const own = new Set<Oid>();
-      for (const { meta, oid, data } of stored) {
-        meta.serial = tid;
-        this.#cache.resize(meta, data.length);
-        meta.transition('commit');
-        // The storage merged our state with a concurrent one: reload the merged state.
-        if (resolved.has(oid)) meta.invalidate();
-        else own.add(oid);
-      }
-      this.#ownCommit = { tid, oids: own };
+      this.#committed(await this.#storage.tpcFinish(stxn), this.#resolved);
     }
     this.#endTransaction();
+  }
+
+  async tpcCommitOnePhase(): Promise<void> {
+    const stxn = this.#stxn as StorageTransaction;
+    // Without the storage's one-phase commit, or with only readCurrent checks (which the vote
+    // verifies and nothing is written for), two phases it is.
+    if (this.#storage.tpcCommitOnePhase === undefined || this.#stored.length === 0) {
+      await this.tpcVote();
+      await this.tpcFinish();
+      return;
+    }
+    const { tid, resolved } = await this.#storage.tpcCommitOnePhase(stxn);
+    this.#committed(tid, resolved);
+    this.#endTransaction();
+  }
+
+  /** Our stored objects are now saved at `tid`; those the storage merged are reloaded. */
+  #committed(tid: Tid, resolvedOids: readonly Oid[]): void {
+    const resolved = new Set(resolvedOids);
+    const own = new Set<Oid>();
+    for (const { meta, oid, data } of this.#stored) {
+      meta.serial = tid;
+      this.#cache.resize(meta, data.length);
+      meta.transition('commit');
+      if (resolved.has(oid)) meta.invalidate();
+      else own.add(oid);
+    }
+    this.#ownCommit = { tid, oids: own };
   }
 
   async tpcAbort(): Promise<void> {

@@ -71,6 +71,8 @@ export interface BackendReader {
   lockHolder(oid: Oid): LockHolder | undefined;
   /** Every lock entry (held or already released), in oid order. */
   locks(): Array<[Oid, LockHolder]>;
+  /** False when there is no lock entry at all (cheap: lets a commit skip per-object lock reads). */
+  hasLocks(): boolean;
   /** Who is packing the database (set for the duration of a pack), or undefined. */
   packMarker(): LockHolder | undefined;
 }

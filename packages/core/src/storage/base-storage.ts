@@ -12,6 +12,7 @@ import type {
   FullStorage,
   HistoryEntry,
   Invalidations,
+  OnePhaseResult,
   PackResult,
   ReferenceFinder,
   RevisionInterval,
@@ -186,6 +187,18 @@ export abstract class BaseStorage implements FullStorage {
     }
   }
 
+  async tpcCommitOnePhase(txn: StorageTransaction): Promise<OnePhaseResult> {
+    this.#protocol.beforeOnePhase(txn);
+    let ok = false;
+    try {
+      const result = await this.#core.commitOnePhase(txn as CommitTxn);
+      ok = true;
+      return result;
+    } finally {
+      this.#protocol.afterFinish(txn, ok);
+    }
+  }
+
   async tpcAbort(txn: StorageTransaction): Promise<void> {
     this.#protocol.assertOpen();
     if (this.#protocol.beforeAbort(txn)) await this.#core.abort(txn as CommitTxn);
@@ -241,21 +254,15 @@ export abstract class BaseStorage implements FullStorage {
 
   async undo(tid: Tid, metadata: TransactionMetadata): Promise<UndoResult> {
     this.#protocol.assertWritable('undo');
+    // Planned, merged and written in one backend write: nothing can change in between.
     const txn = this.#core.begin(metadata, tid);
     try {
-      await this.#core.vote(txn);
+      const { tid: newTid } = await this.#core.commitOnePhase(txn);
+      return { tid: newTid, oids: [...txn.writtenOids] };
     } catch (err) {
       await this.#core.abort(txn);
       throw err;
     }
-    let newTid: Tid;
-    try {
-      newTid = await this.#core.finish(txn);
-    } catch (err) {
-      await this.#core.abort(txn); // releases the locks of a finish that could not be written
-      throw err;
-    }
-    return { tid: newTid, oids: [...txn.writtenOids] };
   }
 
   async pack(packTid: Tid, references: ReferenceFinder = referencesOf): Promise<PackResult> {

@@ -8,6 +8,7 @@ import type {
   FullStorage,
   HistoryEntry,
   Invalidations,
+  OnePhaseResult,
   PackableStorage,
   PackResult,
   ReferenceFinder,
@@ -23,9 +24,10 @@ import type {
 import { TpcProtocol } from './tpc-protocol.ts';
 
 /**
- * Wraps `storage` in a storage with the same capabilities (undo and pack are kept when present)
- * that enforces, per `StorageTransaction` handle: `store` / `checkCurrent` only between
- * `tpcBegin` and `tpcVote`; one `tpcVote`; `tpcFinish` only after a successful vote; `tpcAbort`
+ * Wraps `storage` in a storage with the same capabilities (undo, pack and one-phase commit are
+ * kept when present) that enforces, per `StorageTransaction` handle: `store` / `checkCurrent`
+ * only between `tpcBegin` and `tpcVote` (or `tpcCommitOnePhase`); one `tpcVote` or
+ * `tpcCommitOnePhase`; `tpcFinish` only after a successful vote; `tpcAbort`
  * at any time (a no-op for unknown or ended handles). A handle the wrapper did not issue is a
  * `StorageTransactionError`; writes on a read-only storage throw `ReadOnlyError`; everything
  * after `close()` throws `StorageClosedError`.
@@ -52,6 +54,7 @@ class GuardedStorage implements Storage {
   // Present exactly when the wrapped storage has them, so capability checks see the truth.
   declare undo?: (tid: Tid, metadata: TransactionMetadata) => Promise<UndoResult>;
   declare pack?: (packTid: Tid, references?: ReferenceFinder) => Promise<PackResult>;
+  declare tpcCommitOnePhase?: (txn: StorageTransaction) => Promise<OnePhaseResult>;
 
   constructor(inner: Storage) {
     this.#inner = inner;
@@ -62,6 +65,20 @@ class GuardedStorage implements Storage {
       this.undo = async (tid, metadata) => {
         this.#protocol.assertWritable('undo');
         return undo(tid, metadata);
+      };
+    }
+    if (typeof inner.tpcCommitOnePhase === 'function') {
+      const commitOnePhase = inner.tpcCommitOnePhase.bind(inner);
+      this.tpcCommitOnePhase = async (txn) => {
+        this.#protocol.beforeOnePhase(txn);
+        let ok = false;
+        try {
+          const result = await commitOnePhase(txn);
+          ok = true;
+          return result;
+        } finally {
+          this.#protocol.afterFinish(txn, ok);
+        }
       };
     }
     const packable = inner as Partial<PackableStorage>;

@@ -6,7 +6,8 @@
  * Phases of a handle (only the transitions listed are allowed):
  * ```
  * open ──vote──▶ voting ──ok──▶ voted ──finish──▶ finishing ──▶ finished
- *   │               └──fail──▶ failed                 └──fail──▶ failed
+ *   │ │             └──fail──▶ failed                 └──fail──▶ failed
+ *   │ └───────────commit one-phase─────────────────▶ finishing
  *   └─ abort (from open, voting, voted, failed) ──▶ aborted
  * ```
  */
@@ -84,7 +85,13 @@ export class TpcProtocol {
     this.#phases.set(txn, 'finishing');
   }
 
-  /** After `tpcFinish` settled; a failed finish (engine error) leaves the handle fit for abort only. */
+  /** Before `tpcCommitOnePhase`. @throws StorageTransactionError unless in the store phase */
+  beforeOnePhase(txn: StorageTransaction): void {
+    this.#expect(txn, 'open', 'tpcCommitOnePhase');
+    this.#phases.set(txn, 'finishing');
+  }
+
+  /** After `tpcFinish` or `tpcCommitOnePhase` settled; a failed finish (engine error) leaves the handle fit for abort only. */
   afterFinish(txn: StorageTransaction, ok: boolean): void {
     this.#phases.set(txn, ok ? 'finished' : 'failed');
   }

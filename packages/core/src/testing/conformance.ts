@@ -9,6 +9,7 @@ import { historyTests } from './history.ts';
 import { iterationTests } from './iteration.ts';
 import { lifecycleTests } from './lifecycle.ts';
 import { modelTests } from './model.ts';
+import { onePhaseCommitTests } from './one-phase-commit.ts';
 import { packTests } from './pack.ts';
 import { readOnlyTests } from './read-only.ts';
 import { revisionTests } from './revisions.ts';
@@ -18,9 +19,9 @@ import { undoTests } from './undo.ts';
 /**
  * Declares the storage conformance suite (vitest `describe`/`it`) for the storages `factory`
  * makes: the ground ZODB's storage test mixins cover — the 2PC state machine and its errors,
- * serial checks and commit locks, conflict resolution, revisions and loadBefore, history,
- * iteration and polling, pack with garbage collection, undo, close, read-only mode, restart
- * durability and concurrent writers (with fast-check schedulers). Call it at the top level of a
+ * serial checks and commit locks, one-phase commit (when offered), conflict resolution,
+ * revisions and loadBefore, history, iteration and polling, pack with garbage collection, undo,
+ * close, read-only mode, restart durability and concurrent writers (with fast-check schedulers). Call it at the top level of a
  * test file; every storage it creates is closed after each test.
  *
  * The storage must implement the whole `FullStorage` contract of `@tidaldb/core`, including
@@ -41,6 +42,7 @@ export function describeStorageConformance(factory: StorageConformanceFactory, o
     const h = new Harness(factory, options);
     h.install();
     twoPhaseCommitTests(h);
+    onePhaseCommitTests(h);
     revisionTests(h);
     historyTests(h);
     iterationTests(h);

@@ -29,7 +29,9 @@ export function sortDataManagers(dms: readonly DataManager[]): DataManager[] {
 /**
  * Runs the two-phase commit protocol over `dms` (transaction package's `_commitResources`):
  * sorted by `sortKey()`, `tpcBegin` on all, then `commit` on all, then `tpcVote` on all, then
- * `tpcFinish` on all; each call is awaited before the next.
+ * `tpcFinish` on all; each call is awaited before the next. A manager alone in the transaction
+ * that offers `tpcCommitOnePhase` gets that instead of vote and finish: with no other participant
+ * to wait for, the vote's locks would only cost time (a failure there is treated as a failed vote).
  *
  * If anything fails before the finishes: `abort` on the managers that had not voted, then
  * `tpcAbort` on all; errors during this cleanup are logged, never thrown, so the original error
@@ -44,6 +46,11 @@ export async function twoPhaseCommit(txn: TransactionHandle, dms: readonly DataM
   try {
     for (const dm of ordered) await dm.tpcBegin(txn);
     for (const dm of ordered) await dm.commit(txn);
+    const sole = ordered.length === 1 ? ordered[0] : undefined;
+    if (sole?.tpcCommitOnePhase !== undefined) {
+      await sole.tpcCommitOnePhase(txn);
+      return;
+    }
     for (const dm of ordered) {
       await dm.tpcVote(txn);
       voted.add(dm);

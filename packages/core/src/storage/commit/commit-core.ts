@@ -13,6 +13,13 @@
  * object's tid when it was taken and is released as soon as the object has another tid (see
  * `isLockHeld`). Their entries are deleted by the next non-durable lock write; only locks of
  * objects that were checked but not written are deleted in the commit itself.
+ *
+ * One-phase commits (the storage is the transaction's only participant) take no locks: they are
+ * validated, resolved and written in the group's durable write itself, where nothing else can
+ * commit in between. One that finds an object locked by a voted two-phase transaction leaves the
+ * batch and waits like a vote. Within one batch each commit sees the revisions written before it,
+ * so concurrent commits of one hot object are merged one after the other into a single flush
+ * instead of failing each other.
  */
 import { CommitLockTimeoutError, ConflictError, StorageTransactionError } from '../../errors.ts';
 import { ZERO_TID, idToBigInt, newTid, oidFromBigInt, type Oid, type Tid } from '../../ids.ts';
@@ -46,7 +53,10 @@ export interface CommitCoreOptions {
   readonly resolver: () => ConflictResolver | null;
 }
 
-type VoteAttempt = { readonly busy: Oid } | { readonly busy: undefined; readonly validated: Validated };
+/** A one-phase commit's outcome when an object it writes is locked by a voted transaction. */
+class LockBusy {
+  constructor(readonly oid: Oid) {}
+}
 
 const MAX_BACKOFF_MS = 50;
 /** Oids reserved per (non-durable) write: unique across processes, cheap per oid. */
@@ -66,7 +76,7 @@ export class CommitCore {
   #oidEnd = 0n;
   /** A lower bound of the database's next oid: commits of smaller oids need not raise it. */
   #oidFloor = 0n;
-  readonly #group = new GroupCommit<CommitTxn, Tid>((batch) => Promise.resolve(this.#writeBatch(batch)));
+  readonly #group = new GroupCommit<CommitTxn, Tid | LockBusy>((batch) => Promise.resolve(this.#writeBatch(batch)));
 
   constructor(backend: Backend, options: CommitCoreOptions) {
     this.#backend = backend;
@@ -110,21 +120,19 @@ export class CommitCore {
       let delay = 1;
       for (;;) {
         if (txn.cancelled) throw new StorageTransactionError('tpcVote: the transaction was aborted while it waited for commit locks');
-        const attempt = this.#backend.write((w) => {
+        const busy = this.#backend.write((w) => {
           if (this.#released.size >= RELEASED_BATCH) this.#deleteReleased(w);
           return this.#tryVote(w, txn, oids);
         }, 'lock');
-        if (attempt.busy === undefined) {
-          txn.final = attempt.validated.final;
-          txn.writtenOids = [...attempt.validated.final.keys()].sort();
+        if (busy === undefined) {
           txn.locked = oids;
           txn.state = 'voted';
-          this.stats.resolvedConflicts += attempt.validated.resolved.length;
-          return attempt.validated.resolved;
+          this.stats.resolvedConflicts += txn.resolved.length;
+          return [...txn.resolved];
         }
         this.stats.lockWaits += 1;
         const remaining = deadline - Date.now();
-        if (remaining <= 0) throw this.#lockTimeout(txn, attempt.busy);
+        if (remaining <= 0) throw this.#lockTimeout(txn, busy.oid);
         await waitForLockRelease(Math.min(delay, remaining));
         delay = Math.min(delay * 2, MAX_BACKOFF_MS);
       }
@@ -137,21 +145,47 @@ export class CommitCore {
 
   /** Second phase: resolves with the tid once the transaction is written (durably, if the backend is). */
   async finish(txn: CommitTxn): Promise<Tid> {
-    txn.state = 'finishing';
     try {
-      // Wait for the event-loop turn to end (so concurrent finishes share the write) only when
-      // another transaction is far enough along to join it.
-      return await this.#group.submit(txn, !this.#anotherCommitting(txn));
+      return (await this.#submit(txn)) as Tid; // a voted transaction is never busy
     } finally {
       this.#live.delete(txn);
     }
   }
 
-  #anotherCommitting(txn: CommitTxn): boolean {
-    for (const other of this.#live) {
-      if (other !== txn && (other.state === 'voting' || other.state === 'voted' || other.state === 'finishing')) return true;
+  /** Vote and finish in one backend write (see the module comment). */
+  async commitOnePhase(txn: CommitTxn): Promise<{ tid: Tid; resolved: Oid[] }> {
+    txn.onePhase = true;
+    const deadline = Date.now() + this.#options.lockTimeoutMs;
+    let delay = 1;
+    try {
+      for (;;) {
+        if (txn.cancelled) throw new StorageTransactionError('tpcCommitOnePhase: the transaction was aborted while it waited for commit locks');
+        const outcome = await this.#submit(txn);
+        if (!(outcome instanceof LockBusy)) {
+          this.stats.resolvedConflicts += txn.resolved.length;
+          return { tid: outcome, resolved: [...txn.resolved] };
+        }
+        txn.state = 'voting'; // waiting for locks, as a vote does (abort may cancel it)
+        this.stats.lockWaits += 1;
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) throw this.#lockTimeout(txn, outcome.oid);
+        await waitForLockRelease(Math.min(delay, remaining));
+        delay = Math.min(delay * 2, MAX_BACKOFF_MS);
+      }
+    } catch (err) {
+      if (ConflictError.is(err)) this.stats.conflicts += 1;
+      throw err;
+    } finally {
+      this.#live.delete(txn);
     }
-    return false;
+  }
+
+  #submit(txn: CommitTxn): Promise<Tid | LockBusy> {
+    txn.state = 'finishing';
+    // Wait for the event-loop turn to end (so concurrent commits share the write) only when
+    // another transaction has begun: storage transactions live only while their commit runs, so
+    // it will most likely ask to be written within this turn.
+    return this.#group.submit(txn, this.#live.size <= 1);
   }
 
   /** Abandons `txn` and releases its commit locks. */
@@ -184,13 +218,33 @@ export class CommitCore {
     if (this.#released.size > 0 && !this.#backend.readOnly) this.#backend.write((w) => this.#deleteReleased(w), 'lock');
   }
 
-  #tryVote(w: BackendWriter, txn: CommitTxn, oids: readonly Oid[]): VoteAttempt {
+  /**
+   * Takes the locks of `oids` for a vote if no other live transaction holds one: validates first
+   * (see `#validate`), so a vote that fails takes nothing.
+   */
+  #tryVote(w: BackendWriter, txn: CommitTxn, oids: readonly Oid[]): LockBusy | undefined {
+    const currentTids = this.#validate(w, txn, oids);
+    if (currentTids instanceof LockBusy) return currentTids;
+    for (const [oid, current] of currentTids) w.putLock(oid, holderFor(txn.token, current ?? null));
+    txn.voteWriteId = w.writeId();
+    return undefined;
+  }
+
+  /**
+   * Validates `txn` against the latest state, inside a write: no other live transaction may hold
+   * the lock of an object in `oids`, references must survive a running pack, serials must hold or
+   * merge. Sets `txn.final`, `writtenOids` and `resolved`; writes nothing.
+   * @returns the current tids of `oids`, or LockBusy naming an object locked by another transaction
+   * @throws ConflictError, ReadConflictError, UndoError, DanglingReferenceError
+   */
+  #validate(w: BackendWriter, txn: CommitTxn, oids: readonly Oid[]): Map<Oid, Tid | undefined> | LockBusy {
+    const locks = w.hasLocks();
     const currentTids = new Map<Oid, Tid | undefined>();
     for (const oid of oids) {
       const current = w.currentTid(oid);
       currentTids.set(oid, current);
-      const holder = w.lockHolder(oid);
-      if (holder !== undefined && holder.token !== txn.token && isLockHeld(holder, current)) return { busy: oid };
+      const holder = locks ? w.lockHolder(oid) : undefined;
+      if (holder !== undefined && holder.token !== txn.token && isLockHeld(holder, current)) return new LockBusy(oid);
     }
     // While a pack runs (here or in another process), refuse references to collected objects.
     const packer = w.packMarker();
@@ -198,9 +252,10 @@ export class CommitCore {
     const resolver = this.#options.resolver();
     const validated: Validated =
       txn.undoOf === null ? validate(w, txn, resolver, currentTids) : { final: planUndo(w, txn.undoOf, resolver), resolved: [] };
-    for (const [oid, current] of currentTids) w.putLock(oid, holderFor(txn.token, current ?? null));
-    txn.voteWriteId = w.writeId();
-    return { busy: undefined, validated };
+    txn.final = validated.final;
+    txn.writtenOids = [...validated.final.keys()].sort();
+    txn.resolved = validated.resolved;
+    return currentTids;
   }
 
   #lockTimeout(txn: CommitTxn, oid: Oid): CommitLockTimeoutError {
@@ -224,22 +279,26 @@ export class CommitCore {
     return w.locks().some(([oid, h]) => isLockHeld(h, w.currentTid(oid)));
   }
 
-  #writeBatch(batch: readonly CommitTxn[]): Array<Tid | Error> {
-    const results: Array<Tid | Error> = [];
+  #writeBatch(batch: readonly CommitTxn[]): Array<Tid | LockBusy | Error> {
+    const results: Array<Tid | LockBusy | Error> = [];
+    // Not written: fit for abort, which releases the locks of a voted transaction.
+    const unwritten = (txn: CommitTxn): void => {
+      txn.state = txn.onePhase ? 'open' : 'voted';
+    };
     try {
       this.#write(batch, results);
     } catch (err) {
-      // Nothing was written: the transactions still hold their locks, and abort releases them.
-      for (const txn of batch) txn.state = 'voted';
+      for (const txn of batch) unwritten(txn);
       throw err;
     }
     this.stats.flushes += 1;
     for (const [i, txn] of batch.entries()) {
-      if (results[i] instanceof Error) {
-        txn.state = 'voted'; // fit for abort, which releases its locks
+      const result = results[i];
+      if (result instanceof Error || result instanceof LockBusy) {
+        unwritten(txn);
         continue;
       }
-      for (const oid of txn.final.keys()) this.#released.set(oid, txn.token);
+      if (!txn.onePhase) for (const oid of txn.final.keys()) this.#released.set(oid, txn.token);
       txn.state = 'finished';
       txn.locked = [];
       this.stats.commits += 1;
@@ -248,18 +307,16 @@ export class CommitCore {
     return results;
   }
 
-  /** The durable write of a batch; `results` gets a tid or an error per transaction, in order. */
-  #write(batch: readonly CommitTxn[], results: Array<Tid | Error>): void {
+  /** The durable write of a batch; `results` gets a tid, a LockBusy or an error per transaction, in order. */
+  #write(batch: readonly CommitTxn[], results: Array<Tid | LockBusy | Error>): void {
     this.#backend.write((w) => {
       const first = w.lastTid();
       let last = first;
       let maxOid = -1n;
       for (const txn of batch) {
-        // Re-check under the writer lock what the vote established — the locks are still ours —
-        // unless nothing at all was written since the vote took them.
-        const untouched = w.writeId() === txn.voteWriteId + 1;
-        if (!untouched && txn.locked.some((oid) => w.lockHolder(oid)?.token !== txn.token)) {
-          results.push(new StorageTransactionError('tpcFinish: the commit locks of this transaction were broken by another process'));
+        const refused = txn.onePhase ? this.#validateOnePhase(w, txn) : this.#checkLocksKept(w, txn);
+        if (refused !== undefined) {
+          results.push(refused);
           continue;
         }
         const tid = newTid(last);
@@ -281,5 +338,36 @@ export class CommitCore {
         this.#oidFloor = maxOid + 1n;
       }
     }, 'commit');
+  }
+
+  /**
+   * Re-checks under the writer lock what a vote established — its locks are still its own —
+   * unless nothing at all was written since the vote took them.
+   */
+  #checkLocksKept(w: BackendWriter, txn: CommitTxn): Error | undefined {
+    if (w.writeId() === txn.voteWriteId + 1) return undefined;
+    const lost = txn.locked.find((oid) => w.lockHolder(oid)?.token !== txn.token);
+    if (lost === undefined) return undefined;
+    const holder = w.lockHolder(lost);
+    return new StorageTransactionError(
+      `tpcFinish: the commit lock of oid ${lost} taken by this transaction's vote is ` +
+        (holder === undefined ? 'gone' : `now held by transaction ${holder.token} of process ${holder.pid}`),
+    );
+  }
+
+  /**
+   * Validates a one-phase commit inside the batch's write, seeing the revisions written before it
+   * in the batch; on success `txn.final` holds what to write. Nothing is written here, so a
+   * refused commit leaves no trace.
+   * @returns LockBusy when a voted transaction holds the lock of an object it writes or checks;
+   *   the error (ConflictError, ReadConflictError, UndoError, ...) when it cannot commit
+   */
+  #validateOnePhase(w: BackendWriter, txn: CommitTxn): LockBusy | Error | undefined {
+    try {
+      const busy = this.#validate(w, txn, txn.lockSet(txn.undoOf === null ? [] : undoTargets(w, txn.undoOf)));
+      return busy instanceof LockBusy ? busy : undefined;
+    } catch (err) {
+      return err instanceof Error ? err : new Error(String(err));
+    }
   }
 }

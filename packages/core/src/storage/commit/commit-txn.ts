@@ -40,6 +40,10 @@ export class CommitTxn implements StorageTransaction {
   locked: readonly Oid[] = [];
   /** The backend write id of the vote that took them. */
   voteWriteId = -1;
+  /** True for a one-phase commit: validated and written in one backend write, without locks. */
+  onePhase = false;
+  /** After validation: the oids whose revisions the conflict resolver merged. */
+  resolved: readonly Oid[] = [];
 
   constructor(metadata: TransactionMetadata, undoOf: Tid | null) {
     this.metadata = metadata;

@@ -18,18 +18,21 @@ export class GroupCommit<T, R> {
   #queue: Array<Waiting<T, R>> = [];
   #scheduled = false;
   #running: Promise<void> | null = null;
+  /** Size of the last batch written: more than one means committers run concurrently. */
+  #lastBatch = 0;
 
   constructor(private readonly writeBatch: BatchWriter<T, R>) {}
 
   /**
    * Queues `item` for the next batch; resolves with its own result once its batch is written.
-   * @param alone true when no other request can come soon (the caller knows): the batch is then
-   *   written at once instead of after the event-loop turn
+   * @param alone true when no other request is pending (the caller knows): unless the last batch
+   *   had several requests (their committers are likely to come back within this turn), the
+   *   batch is then written at once instead of after the event-loop turn
    */
   submit(item: T, alone = false): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      if (alone && !this.#scheduled && this.#running === null) this.#start();
+      if (alone && this.#lastBatch <= 1 && !this.#scheduled && this.#running === null) this.#start();
       else this.#schedule();
     });
   }
@@ -63,6 +66,7 @@ export class GroupCommit<T, R> {
     while (this.#queue.length > 0) {
       const batch = this.#queue;
       this.#queue = [];
+      this.#lastBatch = batch.length;
       let results: ReadonlyArray<R | Error>;
       try {
         results = await this.writeBatch(batch.map((w) => w.item));

@@ -30,6 +30,11 @@ import {
 } from './lmdb-layout.ts';
 import { TID_PREFIX, currentTidOf, decodeRevision, encodeCurrent, encodeRevision } from './record-bytes.ts';
 
+/** lmdb-js's native handle of a database (not in its typings). */
+interface DbiStat {
+  readonly db: { stat(): { entryCount: number } };
+}
+
 const FLAGS_DURABLE = (TransactionFlags.ABORTABLE | TransactionFlags.SYNCHRONOUS_COMMIT) as TransactionFlags;
 const FLAGS_NO_FLUSH = (TransactionFlags.ABORTABLE | TransactionFlags.NO_SYNC_FLUSH) as TransactionFlags;
 
@@ -222,6 +227,11 @@ export class LmdbBackend implements Backend, BackendWriter {
     return lmdbCall('read', this.name, () =>
       Array.from(this.#db.locks.getRange({}), ({ key, value }): [Oid, LockHolder] => [key as Oid, decodeLock(value)]),
     );
+  }
+
+  hasLocks(): boolean {
+    // The database's own entry count (mdb_stat, O(1)); a cursor would cost more than a small commit.
+    return lmdbCall('read', this.name, () => (this.#db.locks as unknown as DbiStat).db.stat().entryCount > 0);
   }
 
   packMarker(): LockHolder | undefined {

@@ -131,6 +131,10 @@ export class MemoryBackend implements Backend, BackendWriter {
     return this.#locks.get(oid);
   }
 
+  hasLocks(): boolean {
+    return this.#locks.size > 0;
+  }
+
   locks(): Array<[Oid, LockHolder]> {
     return [...this.#locks].sort(([a], [b]) => (a < b ? -1 : 1));
   }
