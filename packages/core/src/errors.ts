@@ -397,3 +397,38 @@ export class DanglingReferenceError extends TidalError {
     super(`object ${oid} refers to object ${missing}, which no longer exists (removed by pack)`);
   }
 }
+
+/** Why a `PersistentMap` refused to merge concurrent changes (stable codes; see `MapConflictError`). */
+export type MapConflictReason =
+  /** Both sides changed the key, to different values. */
+  | 'changed-on-both-sides'
+  /** Both sides added the key (absent in the common revision), with different values. */
+  | 'added-on-both-sides'
+  /** One side deleted the key, the other changed it. */
+  | 'deleted-and-changed'
+  /** A state field other than `entries` (stored by a subclass) differs between the two sides. */
+  | 'other-state-changed'
+  /** There is no common revision to merge from. */
+  | 'no-common-revision'
+  /** A revision is not a map state (`entries` is not a list of `[string, value]` pairs). */
+  | 'malformed-state';
+
+/**
+ * A `PersistentMap` (or a subclass that kept its resolver) refused to merge concurrent changes.
+ * Raised inside the resolver, which does not know the object: the storage wraps it, as `cause`,
+ * in the `ConflictError` that names the oid, the class and both tids.
+ */
+export class MapConflictError extends TidalError {
+  static override readonly code: string = 'MAP_CONFLICT';
+  constructor(
+    readonly reason: MapConflictReason,
+    /** What went wrong, in words (also the end of the message). */
+    readonly detail: string,
+    /** The map key the conflict is about, when there is one. */
+    readonly key?: string,
+    /** The state field the conflict is about, for `other-state-changed` and `malformed-state`. */
+    readonly field?: string,
+  ) {
+    super(`PersistentMap merge refused: ${detail}`);
+  }
+}

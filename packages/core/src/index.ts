@@ -33,6 +33,8 @@ export {
 export { ClassRegistry, registerClass, globalRegistry, type PersistentClass } from './persistent/class-registry.ts';
 export { Broken } from './persistent/broken.ts';
 export { PersistentMap } from './persistent/persistent-map.ts';
+export { mergeMapStates, type PersistentMapState } from './persistent/map-merge.ts';
+export { sameStoredValue } from './persistent/state-equal.ts';
 export { PersistentList } from './persistent/persistent-list.ts';
 export { Counter, type CounterState } from './persistent/counter.ts';
 export { BTree, type BTreeOptions } from './btree/btree.ts';

@@ -1,4 +1,5 @@
 import { registerClass } from './class-registry.ts';
+import { mergeMapStates, type PersistentMapState } from './map-merge.ts';
 import { Persistent } from './persistent.ts';
 
 function hide(obj: object, key: string, value: unknown): void {
@@ -15,6 +16,10 @@ function hide(obj: object, key: string, value: unknown): void {
  *
  * Stored state: `{ entries: [key, value][] }` in insertion order (an array, not an object: any
  * string is a safe key, `__proto__` included).
+ *
+ * Concurrent changes merge key by key (`resolveConflict`): transactions that change different
+ * keys both commit; the same key changed to different values, or deleted on one side and changed
+ * on the other, is a conflict. The database root is a PersistentMap, so this applies to it too.
  */
 export class PersistentMap<V = unknown> extends Persistent {
   declare private _data: Map<string, V>;
@@ -73,6 +78,26 @@ export class PersistentMap<V = unknown> extends Persistent {
 
   [Symbol.iterator](): IterableIterator<[string, V]> {
     return this._data.entries();
+  }
+
+  /**
+   * Merges concurrent revisions key by key (`mergeMapStates`): a key changed, added or deleted by
+   * one side only takes that change; both sides ending with equal values (references compared by
+   * oid) agree; anything else refuses. Fields a subclass adds to the state must be equal on both
+   * sides. The merged entries keep the committed revision's order, then the keys only this
+   * transaction added.
+   *
+   * Subclasses inherit this resolver. One whose entries carry invariants the key-by-key merge
+   * cannot see (a cached count, keys that must change together) must override it: to refuse every
+   * concurrent change, as a class without a resolver does,
+   * `static override resolveConflict(): never { throw new Error('Settings do not merge'); }`;
+   * to extend it, call `mergeMapStates` on the entries and merge the other fields itself.
+   * @throws MapConflictError naming the reason (`changed-on-both-sides`, `added-on-both-sides`,
+   *   `deleted-and-changed`, `other-state-changed`, `no-common-revision`, `malformed-state`) and
+   *   the key; the commit then fails with a ConflictError that has it as `cause`
+   */
+  static resolveConflict(old: unknown, committed: unknown, mine: unknown): PersistentMapState {
+    return mergeMapStates(old, committed, mine);
   }
 
   override _p_getState(): Record<string, unknown> {
