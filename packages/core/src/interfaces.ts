@@ -153,7 +153,8 @@ export interface Storage {
    * snapshot `before` (MVCC reads use `loadBefore(oid, tidAfter(snapshotTid))`).
    * @returns the revision with `nextTid` (the tid that replaced it, or null if current), or null
    *   when the object has no revision before `before` (created later, or that revision was packed)
-   * @throws ObjectNotFoundError if the storage has never had the object
+   * @throws ObjectNotFoundError if the storage has no such object (never had it, or pack removed
+   *   it), or the revision found holds no data (its creation was undone)
    */
   loadBefore(oid: Oid, before: Tid): RevisionInterval | null;
 

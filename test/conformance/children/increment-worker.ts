@@ -3,10 +3,11 @@
 // mode "retry": on top of the revision it just read (serial check, no resolver), retrying on
 // ConflictError. mode "resolve": always on top of the revision it read once at start (stale on
 // purpose), with a counter resolver installed, so every commit after the first merges across
-// processes. Prints one JSON line per acknowledged commit: { tid, oid, value, attempts, resolved }.
+// processes. With a sixth argument "one-phase", commits with tpcCommitOnePhase instead of vote and
+// finish. Prints one JSON line per acknowledged commit: { tid, oid, value, attempts, resolved }.
 import { ConflictError, LmdbStorage, decodeRecord, encodeRecord, parseOid, type ConflictResolver, type Oid } from '@tidaldb/core';
 
-const [dir, worker, countText, counterText, mode] = process.argv.slice(2);
+const [dir, worker, countText, counterText, mode, phases = 'two-phase'] = process.argv.slice(2);
 if (!dir || !worker || !countText || !counterText || (mode !== 'retry' && mode !== 'resolve')) {
   throw new Error('usage: increment-worker <dir> <worker> <count> <counterOid> retry|resolve');
 }
@@ -37,8 +38,12 @@ for (let i = 0; i < count; i++) {
     try {
       storage.store(txn, oid, null, encode(value));
       storage.store(txn, counterOid, read.tid, encode((valueOf(read.data) as number) + 1));
-      const resolved = await storage.tpcVote(txn);
-      const tid = await storage.tpcFinish(txn);
+      let resolved, tid;
+      if (phases === 'one-phase') ({ tid, resolved } = await storage.tpcCommitOnePhase(txn));
+      else {
+        resolved = await storage.tpcVote(txn);
+        tid = await storage.tpcFinish(txn);
+      }
       process.stdout.write(JSON.stringify({ tid, oid, value, attempts, resolved }) + '\n');
       break;
     } catch (err) {

@@ -111,8 +111,10 @@ export interface BackendWriter extends BackendReader {
 /**
  * How much a write must survive: `commit` writes are durable when the storage is durable (they
  * carry acknowledged commits and pack's deletions); `lock` writes (commit locks, oid blocks)
- * need not be flushed — a lost lock belongs to a dead process and a lost oid block was never
- * used by a durable commit (every commit raises the next oid past the oids it wrote).
+ * need not be flushed — a lost lock belongs to a dead process, and an oid block reserved by a
+ * lock write is flushed by the first durable commit after it (an LMDB durable commit flushes
+ * every earlier write), so a committed oid's block is never lost. Commits raise the next oid
+ * only past oids a caller chose outside the blocks.
  */
 export type WriteKind = 'lock' | 'commit';
 

@@ -144,6 +144,9 @@ async function packMarked(
             if (tids.length === 0 || (tids[tids.length - 1] as Tid) > effective) continue;
             for (const tid of tids) affected.add(tid);
             w.deleteObject(oid);
+            // No lock is held (checked above), so an entry left for this object is a released
+            // one; with the object gone, one taken at its creation (at = null) would look held.
+            w.deleteLock(oid);
             objectsRemoved += 1;
           }
           return 'swept';

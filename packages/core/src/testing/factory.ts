@@ -1,9 +1,9 @@
 import type { FullStorage } from '../interfaces.ts';
 
 /**
- * How the conformance suite gets storages to test. A storage declares its capabilities by what it
- * provides here: groups that need a missing capability are skipped with the reason in their name,
- * never run as empty tests.
+ * How the conformance suite gets storages to test. Every storage must be a `FullStorage` (undo
+ * and pack included); the groups that need `reopen` (durability, read-only) are skipped without
+ * it, and the one-phase-commit group is skipped for a storage without `tpcCommitOnePhase`.
  *
  * @example
  * ```ts

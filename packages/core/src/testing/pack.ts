@@ -75,6 +75,15 @@ export function packTests(h: Harness): void {
       expect([...s.iterator()]).toEqual(before);
     });
 
+    it('collects, in one pass, every unreachable object a two-phase commit created (their released lock entries do not hold it up)', async () => {
+      const s = await h.create();
+      const many = oids(s, 600);
+      await commit(s, [{ oid: ROOT_OID, readTid: null, data: record('root') }, ...many.map((oid) => ({ oid, readTid: null, data: record(oid) }))]);
+      const result = await s.pack(s.lastTransaction(), referencesOf);
+      expect(result.objectsRemoved).toBe(600);
+      for (const oid of [many[0]!, many[299]!, many[599]!]) expectThrows(() => s.load(oid), ObjectNotFoundError);
+    });
+
     it('collects objects unreachable from the root at the pack tid, keeping reachable ones and later revisions', async () => {
       const s = await h.create();
       const [a, b, e, f, g, hh, d] = oids(s, 7) as [Oid, Oid, Oid, Oid, Oid, Oid, Oid];

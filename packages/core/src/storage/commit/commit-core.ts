@@ -291,7 +291,8 @@ export class CommitCore {
       for (const txn of batch) unwritten(txn);
       throw err;
     }
-    this.stats.flushes += 1;
+    // A batch whose every commit was refused wrote nothing: no flush.
+    if (results.some((r) => typeof r === 'string')) this.stats.flushes += 1;
     for (const [i, txn] of batch.entries()) {
       const result = results[i];
       if (result instanceof Error || result instanceof LockBusy) {

@@ -4,7 +4,8 @@
  * Writes: every backend write is one `transactionSync` with a block body (a callback returning a
  * promise would defer the commit), so a thrown error rolls everything back and each write is
  * atomic and serialized across processes by LMDB's writer lock; reads inside it see the latest
- * committed state of every process. Writes of kind `lock` (commit locks, oid blocks) are not
+ * committed state of every process. Each also holds the database's open gate (open-gate.ts), so
+ * no process can open the environment while it commits. Writes of kind `lock` (commit locks, oid blocks) are not
  * flushed; commits are synchronous durable commits unless the storage was opened with
  * `durability: 'none'`.
  *
@@ -16,6 +17,7 @@ import { TransactionFlags, type RootDatabase } from 'lmdb';
 import { ZERO_TID, idToBigInt, oidFromBigInt, type Oid, type Tid } from '../../ids.ts';
 import type { Backend, BackendWriter, LockHolder, RevisionData, TransactionEntry, TransactionInfo, WriteKind } from '../backend.ts';
 import { lmdbCall, mapLmdbError } from './lmdb-errors.ts';
+import type { OpenGate } from './open-gate.ts';
 import type { Db, LmdbEnvironment } from './lmdb-environment.ts';
 import {
   META,
@@ -42,6 +44,7 @@ const FLAGS_NO_FLUSH = (TransactionFlags.ABORTABLE | TransactionFlags.NO_SYNC_FL
 export class LmdbBackend implements Backend, BackendWriter {
   readonly reader = this;
   readonly #env: RootDatabase<Buffer, string>;
+  readonly #gate: OpenGate;
   readonly #db: Record<DbName, Db>;
   readonly #commitFlags: TransactionFlags;
   /** Id of the write transaction running now (0 outside writes). */
@@ -56,10 +59,11 @@ export class LmdbBackend implements Backend, BackendWriter {
   constructor(
     readonly name: string,
     readonly readOnly: boolean,
-    { env, dbs }: LmdbEnvironment,
+    { env, dbs, gate }: LmdbEnvironment,
     durable: boolean,
   ) {
     this.#env = env;
+    this.#gate = gate;
     this.#db = dbs;
     this.#commitFlags = durable ? FLAGS_DURABLE : FLAGS_NO_FLUSH;
   }
@@ -68,7 +72,7 @@ export class LmdbBackend implements Backend, BackendWriter {
     let result: T | undefined;
     try {
       // Block body: returning fn's value from the arrow could hand lmdb-js a promise.
-      this.#env.transactionSync(() => {
+      this.#gate.pass(() => this.#env.transactionSync(() => {
         this.#writeId = this.#env.getWriteTxnId();
         this.#wrote = false;
         // What we knew stays true only if no one else committed since our last write.
@@ -77,7 +81,7 @@ export class LmdbBackend implements Backend, BackendWriter {
           this.#knownPackMarker = null;
         }
         result = fn(this);
-      }, kind === 'commit' ? this.#commitFlags : FLAGS_NO_FLUSH);
+      }, kind === 'commit' ? this.#commitFlags : FLAGS_NO_FLUSH));
       // An empty write consumes no transaction id: only a real one moves what we know forward.
       if (this.#wrote) this.#knownId = this.#writeId;
     } catch (err) {
@@ -104,6 +108,7 @@ export class LmdbBackend implements Backend, BackendWriter {
 
   async close(): Promise<void> {
     await this.#env.close();
+    await this.#gate.close();
   }
 
   #meta(key: string): string | undefined {

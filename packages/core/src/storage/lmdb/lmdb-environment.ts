@@ -7,6 +7,7 @@ import { StorageIOError, UnsupportedFormatError } from '../../errors.ts';
 import { ZERO_TID, oidFromBigInt } from '../../ids.ts';
 import { mapLmdbError } from './lmdb-errors.ts';
 import { DB_NAMES, FORMAT_VERSION, META, ascii, type DbName } from './lmdb-layout.ts';
+import { OpenGate } from './open-gate.ts';
 
 export type Db = Database<Buffer, string>;
 
@@ -23,6 +24,8 @@ const DEFAULT_MAP_SIZE = process.platform === 'win32' ? undefined : 64 * 1024 **
 export interface LmdbEnvironment {
   readonly env: RootDatabase<Buffer, string>;
   readonly dbs: Readonly<Record<DbName, Db>>;
+  /** Every write transaction on `env` must pass it (see open-gate.ts). */
+  readonly gate: OpenGate;
 }
 
 /** Engine settings of one environment. */
@@ -32,13 +35,25 @@ export interface LmdbEnvironmentOptions {
 }
 
 /**
- * Opens the environment at `path` and checks (when writable and new: writes) its format version.
+ * Opens the environment at `path` and checks (when writable and new: writes) its format version,
+ * holding the database's open gate.
  * `overlappingSync` is off: with it, lmdb-js flushes every write transaction, even one flagged
  * NO_SYNC_FLUSH, and the non-durable writes of commit locks would cost a flush each.
  * @throws UnsupportedFormatError naming the version found, for a database of another format
  * @throws StorageIOError when the environment cannot be opened or holds no TidalDB database
  */
 export function openEnvironment(path: string, options: LmdbEnvironmentOptions): LmdbEnvironment {
+  const gate = OpenGate.open(path, options.readOnly);
+  try {
+    return { ...gate.pass(() => openGated(path, options)), gate };
+  } catch (err) {
+    void gate.close();
+    throw err;
+  }
+}
+
+/** Opens the environment and checks its format; only while holding the gate. */
+function openGated(path: string, options: LmdbEnvironmentOptions): Omit<LmdbEnvironment, 'gate'> {
   const mapSize = options.mapSize ?? DEFAULT_MAP_SIZE;
   let env: RootDatabase<Buffer, string>;
   try {

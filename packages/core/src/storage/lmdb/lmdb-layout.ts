@@ -12,7 +12,9 @@
  * | `locks`        | oid                  | msgpack `[token, pid, nonce, at, tokenIsNonceRelative]`: a voted transaction's commit lock |
  *
  * The last tid is the key of the newest `transactions` record (pack never removes that one), so a
- * commit writes three databases — `revisions`, `current`, `transactions` — and nothing else.
+ * commit writes `revisions`, `current` and `transactions`, and besides only deletes the commit
+ * locks of objects a two-phase transaction checked without writing, and raises `meta.nextOid`
+ * past oids a caller chose outside the reserved blocks.
  */
 import { Packr } from 'msgpackr';
 import { InvalidRecordError } from '../../errors.ts';
