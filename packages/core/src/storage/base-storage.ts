@@ -163,40 +163,16 @@ export abstract class BaseStorage implements FullStorage {
     this.#core.checkCurrent(txn as CommitTxn, oid, readTid);
   }
 
-  async tpcVote(txn: StorageTransaction): Promise<Oid[]> {
-    this.#protocol.beforeVote(txn);
-    let ok = false;
-    try {
-      const resolved = await this.#core.vote(txn as CommitTxn);
-      ok = true;
-      return resolved;
-    } finally {
-      this.#protocol.afterVote(txn, ok);
-    }
+  tpcVote(txn: StorageTransaction): Promise<Oid[]> {
+    return this.#protocol.vote(txn, () => this.#core.vote(txn as CommitTxn));
   }
 
-  async tpcFinish(txn: StorageTransaction): Promise<Tid> {
-    this.#protocol.beforeFinish(txn);
-    let ok = false;
-    try {
-      const tid = await this.#core.finish(txn as CommitTxn);
-      ok = true;
-      return tid;
-    } finally {
-      this.#protocol.afterFinish(txn, ok);
-    }
+  tpcFinish(txn: StorageTransaction): Promise<Tid> {
+    return this.#protocol.finish(txn, () => this.#core.finish(txn as CommitTxn));
   }
 
-  async tpcCommitOnePhase(txn: StorageTransaction): Promise<OnePhaseResult> {
-    this.#protocol.beforeOnePhase(txn);
-    let ok = false;
-    try {
-      const result = await this.#core.commitOnePhase(txn as CommitTxn);
-      ok = true;
-      return result;
-    } finally {
-      this.#protocol.afterFinish(txn, ok);
-    }
+  tpcCommitOnePhase(txn: StorageTransaction): Promise<OnePhaseResult> {
+    return this.#protocol.commitOnePhase(txn, () => this.#core.commitOnePhase(txn as CommitTxn));
   }
 
   async tpcAbort(txn: StorageTransaction): Promise<void> {

@@ -69,17 +69,7 @@ class GuardedStorage implements Storage {
     }
     if (typeof inner.tpcCommitOnePhase === 'function') {
       const commitOnePhase = inner.tpcCommitOnePhase.bind(inner);
-      this.tpcCommitOnePhase = async (txn) => {
-        this.#protocol.beforeOnePhase(txn);
-        let ok = false;
-        try {
-          const result = await commitOnePhase(txn);
-          ok = true;
-          return result;
-        } finally {
-          this.#protocol.afterFinish(txn, ok);
-        }
-      };
+      this.tpcCommitOnePhase = (txn) => this.#protocol.commitOnePhase(txn, () => commitOnePhase(txn));
     }
     const packable = inner as Partial<PackableStorage>;
     if (typeof packable.pack === 'function') {
@@ -158,28 +148,12 @@ class GuardedStorage implements Storage {
     this.#inner.checkCurrent(txn, oid, readTid);
   }
 
-  async tpcVote(txn: StorageTransaction): Promise<Oid[]> {
-    this.#protocol.beforeVote(txn);
-    let ok = false;
-    try {
-      const resolved = await this.#inner.tpcVote(txn);
-      ok = true;
-      return resolved;
-    } finally {
-      this.#protocol.afterVote(txn, ok);
-    }
+  tpcVote(txn: StorageTransaction): Promise<Oid[]> {
+    return this.#protocol.vote(txn, () => this.#inner.tpcVote(txn));
   }
 
-  async tpcFinish(txn: StorageTransaction): Promise<Tid> {
-    this.#protocol.beforeFinish(txn);
-    let ok = false;
-    try {
-      const tid = await this.#inner.tpcFinish(txn);
-      ok = true;
-      return tid;
-    } finally {
-      this.#protocol.afterFinish(txn, ok);
-    }
+  tpcFinish(txn: StorageTransaction): Promise<Tid> {
+    return this.#protocol.finish(txn, () => this.#inner.tpcFinish(txn));
   }
 
   async tpcAbort(txn: StorageTransaction): Promise<void> {

@@ -68,34 +68,6 @@ export class TpcProtocol {
     this.#expect(txn, 'open', operation);
   }
 
-  /** Before `tpcVote`. @throws StorageTransactionError unless in the store phase */
-  beforeVote(txn: StorageTransaction): void {
-    this.#expect(txn, 'open', 'tpcVote');
-    this.#phases.set(txn, 'voting');
-  }
-
-  /** After `tpcVote` settled. An abort during the vote wins. */
-  afterVote(txn: StorageTransaction, ok: boolean): void {
-    if (this.#phases.get(txn) === 'voting') this.#phases.set(txn, ok ? 'voted' : 'failed');
-  }
-
-  /** Before `tpcFinish`. @throws StorageTransactionError unless voted successfully */
-  beforeFinish(txn: StorageTransaction): void {
-    this.#expect(txn, 'voted', 'tpcFinish');
-    this.#phases.set(txn, 'finishing');
-  }
-
-  /** Before `tpcCommitOnePhase`. @throws StorageTransactionError unless in the store phase */
-  beforeOnePhase(txn: StorageTransaction): void {
-    this.#expect(txn, 'open', 'tpcCommitOnePhase');
-    this.#phases.set(txn, 'finishing');
-  }
-
-  /** After `tpcFinish` or `tpcCommitOnePhase` settled; a failed finish (engine error) leaves the handle fit for abort only. */
-  afterFinish(txn: StorageTransaction, ok: boolean): void {
-    this.#phases.set(txn, ok ? 'finished' : 'failed');
-  }
-
   /**
    * Before `tpcAbort`. @returns true when the abort must reach the storage; false for an unknown,
    * already ended or finishing transaction (a no-op, as the contract says)
@@ -105,6 +77,48 @@ export class TpcProtocol {
     if (phase === undefined || phase === 'finished' || phase === 'aborted' || phase === 'finishing') return false;
     this.#phases.set(txn, 'aborted');
     return true;
+  }
+
+  /**
+   * Runs a vote (`run`) through the protocol. An abort during the vote wins over its outcome.
+   * @throws StorageTransactionError (as a rejection) unless in the store phase
+   */
+  async vote<T>(txn: StorageTransaction, run: () => Promise<T>): Promise<T> {
+    this.#expect(txn, 'open', 'tpcVote');
+    this.#phases.set(txn, 'voting');
+    let ok = false;
+    try {
+      const result = await run();
+      ok = true;
+      return result;
+    } finally {
+      if (this.#phases.get(txn) === 'voting') this.#phases.set(txn, ok ? 'voted' : 'failed');
+    }
+  }
+
+  /** Runs a finish (`run`). @throws StorageTransactionError (as a rejection) unless voted successfully */
+  async finish<T>(txn: StorageTransaction, run: () => Promise<T>): Promise<T> {
+    this.#expect(txn, 'voted', 'tpcFinish');
+    return this.#finishing(txn, run);
+  }
+
+  /** Runs a one-phase commit (`run`). @throws StorageTransactionError (as a rejection) unless in the store phase */
+  async commitOnePhase<T>(txn: StorageTransaction, run: () => Promise<T>): Promise<T> {
+    this.#expect(txn, 'open', 'tpcCommitOnePhase');
+    return this.#finishing(txn, run);
+  }
+
+  /** A failed finish (engine error, or a refused one-phase commit) leaves the handle fit for abort only. */
+  async #finishing<T>(txn: StorageTransaction, run: () => Promise<T>): Promise<T> {
+    this.#phases.set(txn, 'finishing');
+    let ok = false;
+    try {
+      const result = await run();
+      ok = true;
+      return result;
+    } finally {
+      this.#phases.set(txn, ok ? 'finished' : 'failed');
+    }
   }
 
   #expect(txn: StorageTransaction, wanted: TpcPhase, operation: string): void {
