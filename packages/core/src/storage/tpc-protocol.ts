@@ -86,14 +86,9 @@ export class TpcProtocol {
   async vote<T>(txn: StorageTransaction, run: () => Promise<T>): Promise<T> {
     this.#expect(txn, 'open', 'tpcVote');
     this.#phases.set(txn, 'voting');
-    let ok = false;
-    try {
-      const result = await run();
-      ok = true;
-      return result;
-    } finally {
+    return settled(run, (ok) => {
       if (this.#phases.get(txn) === 'voting') this.#phases.set(txn, ok ? 'voted' : 'failed');
-    }
+    });
   }
 
   /** Runs a finish (`run`). @throws StorageTransactionError (as a rejection) unless voted successfully */
@@ -109,16 +104,9 @@ export class TpcProtocol {
   }
 
   /** A failed finish (engine error, or a refused one-phase commit) leaves the handle fit for abort only. */
-  async #finishing<T>(txn: StorageTransaction, run: () => Promise<T>): Promise<T> {
+  #finishing<T>(txn: StorageTransaction, run: () => Promise<T>): Promise<T> {
     this.#phases.set(txn, 'finishing');
-    let ok = false;
-    try {
-      const result = await run();
-      ok = true;
-      return result;
-    } finally {
-      this.#phases.set(txn, ok ? 'finished' : 'failed');
-    }
+    return settled(run, (ok) => this.#phases.set(txn, ok ? 'finished' : 'failed'));
   }
 
   #expect(txn: StorageTransaction, wanted: TpcPhase, operation: string): void {
@@ -129,5 +117,17 @@ export class TpcProtocol {
       throw new StorageTransactionError(`${operation}: the transaction was not begun by storage ${this.target.name}`);
     }
     throw new StorageTransactionError(`${operation}: the transaction is ${phaseText[phase]}`);
+  }
+}
+
+/** Runs `run`, then tells `after` whether it succeeded, before its outcome is passed on. */
+async function settled<T>(run: () => Promise<T>, after: (ok: boolean) => void): Promise<T> {
+  let ok = false;
+  try {
+    const result = await run();
+    ok = true;
+    return result;
+  } finally {
+    after(ok);
   }
 }

@@ -116,29 +116,18 @@ export class CommitCore {
     txn.state = 'voting';
     try {
       const oids = txn.lockSet(txn.undoOf === null ? [] : undoTargets(this.#backend.reader, txn.undoOf));
-      const deadline = Date.now() + this.#options.lockTimeoutMs;
-      let delay = 1;
-      for (;;) {
-        if (txn.cancelled) throw new StorageTransactionError('tpcVote: the transaction was aborted while it waited for commit locks');
-        const busy = this.#backend.write((w) => {
+      await this.#untilUnlocked(txn, 'tpcVote', () =>
+        this.#backend.write((w) => {
           if (this.#released.size >= RELEASED_BATCH) this.#deleteReleased(w);
           return this.#tryVote(w, txn, oids);
-        }, 'lock');
-        if (busy === undefined) {
-          txn.locked = oids;
-          txn.state = 'voted';
-          this.stats.resolvedConflicts += txn.resolved.length;
-          return [...txn.resolved];
-        }
-        this.stats.lockWaits += 1;
-        const remaining = deadline - Date.now();
-        if (remaining <= 0) throw this.#lockTimeout(txn, busy.oid);
-        await waitForLockRelease(Math.min(delay, remaining));
-        delay = Math.min(delay * 2, MAX_BACKOFF_MS);
-      }
+        }, 'lock'),
+      );
+      txn.locked = oids;
+      txn.state = 'voted';
+      this.stats.resolvedConflicts += txn.resolved.length;
+      return [...txn.resolved];
     } catch (err) {
       if (txn.state === 'voting') txn.state = 'open';
-      if (ConflictError.is(err)) this.stats.conflicts += 1;
       throw err;
     }
   }
@@ -155,17 +144,33 @@ export class CommitCore {
   /** Vote and finish in one backend write (see the module comment). */
   async commitOnePhase(txn: CommitTxn): Promise<{ tid: Tid; resolved: Oid[] }> {
     txn.onePhase = true;
+    try {
+      const tid = await this.#untilUnlocked(txn, 'tpcCommitOnePhase', async () => {
+        const outcome = await this.#submit(txn);
+        if (outcome instanceof LockBusy) txn.state = 'voting'; // waiting, as a vote does (abort may cancel it)
+        return outcome;
+      });
+      this.stats.resolvedConflicts += txn.resolved.length;
+      return { tid, resolved: [...txn.resolved] };
+    } finally {
+      this.#live.delete(txn);
+    }
+  }
+
+  /**
+   * Repeats `attempt` until it finds no object locked by another transaction: waits between
+   * attempts (woken by releases in this process, polling with backoff for other processes) up to
+   * the lock timeout; gives up when the transaction is aborted meanwhile.
+   * @throws CommitLockTimeoutError after the timeout; what `attempt` throws
+   */
+  async #untilUnlocked<T>(txn: CommitTxn, operation: string, attempt: () => T | LockBusy | Promise<T | LockBusy>): Promise<T> {
     const deadline = Date.now() + this.#options.lockTimeoutMs;
     let delay = 1;
     try {
       for (;;) {
-        if (txn.cancelled) throw new StorageTransactionError('tpcCommitOnePhase: the transaction was aborted while it waited for commit locks');
-        const outcome = await this.#submit(txn);
-        if (!(outcome instanceof LockBusy)) {
-          this.stats.resolvedConflicts += txn.resolved.length;
-          return { tid: outcome, resolved: [...txn.resolved] };
-        }
-        txn.state = 'voting'; // waiting for locks, as a vote does (abort may cancel it)
+        if (txn.cancelled) throw new StorageTransactionError(`${operation}: the transaction was aborted while it waited for commit locks`);
+        const outcome = await attempt();
+        if (!(outcome instanceof LockBusy)) return outcome;
         this.stats.lockWaits += 1;
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw this.#lockTimeout(txn, outcome.oid);
@@ -175,8 +180,6 @@ export class CommitCore {
     } catch (err) {
       if (ConflictError.is(err)) this.stats.conflicts += 1;
       throw err;
-    } finally {
-      this.#live.delete(txn);
     }
   }
 
