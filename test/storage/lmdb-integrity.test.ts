@@ -49,7 +49,7 @@ describe('LmdbStorage record checksums', () => {
   it('reports a flipped byte in an old revision as CorruptRecordError naming oid and tid on loadSerial, loadBefore and iterator', async () => {
     const dir = await tempDir();
     const { oid, t1, t2 } = await twoRevisions(dir);
-    await flipByte(dir, 'revisions', oid + t1);
+    await flipByte(dir, 'revisions', t1 + oid);
     const s = await LmdbStorage.open(dir);
     try {
       for (const read of [() => s.loadSerial(oid, t1), () => s.loadBefore(oid, t2), () => [...s.iterator()]]) {
@@ -94,9 +94,9 @@ describe('LmdbStorage record checksums', () => {
     const { oid, t1 } = await twoRevisions(dir);
     const env = open({ path: dir, maxDbs: 8, overlappingSync: false });
     const db = env.openDB<Buffer, string>({ name: 'revisions', encoding: 'binary' });
-    const value = Buffer.from(db.getBinary(oid + t1) as Buffer);
+    const value = Buffer.from(db.getBinary(t1 + oid) as Buffer);
     value[0] = (value[0] as number) ^ 1;
-    await db.put(oid + t1, value);
+    await db.put(t1 + oid, value);
     await env.close();
     const s = await LmdbStorage.open(dir);
     try {
@@ -117,7 +117,7 @@ describe('LmdbStorage format version', () => {
       (e: unknown) => e,
     );
     expect(UnsupportedFormatError.is(err)).toBe(true);
-    expect(err).toMatchObject({ found: 99, supported: 1 });
+    expect(err).toMatchObject({ found: 99, supported: 2 });
     expect((err as Error).message).toContain('99');
     // Read-only tools are refused the same way.
     await expect(LmdbStorage.open(dir, { readOnly: true })).rejects.toThrow(UnsupportedFormatError);

@@ -3,8 +3,8 @@
  * transactions the way an application would — persistent classes, a BTree, a Counter, a merged
  * conflict — and prints the transaction log with what each transaction wrote.
  */
-import { mkdirSync } from 'node:fs';
-import { BTree, Counter, DB, Persistent, classNameOf, registerClass, tidAfter, tidToDate } from '@tidaldb/core';
+import { mkdirSync, rmSync } from 'node:fs';
+import { BTree, Counter, DB, Persistent, UnsupportedFormatError, classNameOf, registerClass, tidAfter, tidToDate } from '@tidaldb/core';
 
 class Account extends Persistent {
   constructor(
@@ -16,8 +16,20 @@ class Account extends Persistent {
 }
 registerClass('demo.Account', Account);
 
+/** The demo's own database; one left by an older TidalDB with another on-disk format is started afresh. */
+async function openDemoDb(path: string): Promise<DB> {
+  try {
+    return await DB.open(path);
+  } catch (err) {
+    if (!UnsupportedFormatError.is(err)) throw err;
+    console.log(`${path} holds a database of format ${String(err.found)}, which this version does not read: starting a new one.\n`);
+    rmSync(path, { recursive: true, force: true });
+    return DB.open(path);
+  }
+}
+
 mkdirSync('data', { recursive: true });
-const db = await DB.open('data/demo');
+const db = await openDemoDb('data/demo');
 const startTid = db.lastTransaction();
 
 await db.transact(

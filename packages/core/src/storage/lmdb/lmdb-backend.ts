@@ -27,10 +27,12 @@ import {
   encodeLock,
   encodeTransaction,
   revisionKey,
-  revisionKeyEnd,
   type DbName,
 } from './lmdb-layout.ts';
-import { TID_PREFIX, currentTidOf, decodeRevision, encodeCurrent, encodeRevision } from './record-bytes.ts';
+import { TID_PREFIX, currentTidOf, decodeRevision, encodeCurrent, type LinkedRevision } from './record-bytes.ts';
+
+/** A revision without its link, as the backend contract hands it out. */
+const revisionData = ({ tid, data }: LinkedRevision): RevisionData => ({ tid, data });
 
 /** lmdb-js's native handle of a database (not in its typings). */
 interface DbiStat {
@@ -149,10 +151,31 @@ export class LmdbBackend implements Backend, BackendWriter {
 
   current(oid: Oid): RevisionData | undefined {
     try {
-      const value = this.#db.current.getBinaryFast(oid);
-      return value === undefined ? undefined : decodeRevision(oid, currentTidOf(value), value, TID_PREFIX);
+      const rev = this.#current(oid);
+      return rev && revisionData(rev);
     } catch (err) {
       throw mapLmdbError(err, 'load', this.name);
+    }
+  }
+
+  #current(oid: Oid): LinkedRevision | undefined {
+    const value = this.#db.current.getBinaryFast(oid);
+    return value === undefined ? undefined : decodeRevision(oid, currentTidOf(value), value, TID_PREFIX);
+  }
+
+  /** The superseded revision (oid, tid), or undefined (never written, or removed by pack). */
+  #superseded(oid: Oid, tid: Tid): LinkedRevision | undefined {
+    const value = this.#db.revisions.getBinaryFast(revisionKey(oid, tid));
+    return value === undefined ? undefined : decodeRevision(oid, tid, value, 0);
+  }
+
+  /**
+   * The revisions of `oid`, newest first, along the links from its current one; the walk ends at
+   * the first revision or where pack removed the older ones.
+   */
+  *#chain(oid: Oid): Generator<LinkedRevision, void, undefined> {
+    for (let rev = this.#current(oid); rev !== undefined; rev = rev.prev === null ? undefined : this.#superseded(oid, rev.prev)) {
+      yield rev;
     }
   }
 
@@ -165,38 +188,43 @@ export class LmdbBackend implements Backend, BackendWriter {
 
   revision(oid: Oid, tid: Tid): RevisionData | undefined {
     return lmdbCall('load', this.name, () => {
-      const value = this.#db.revisions.getBinaryFast(revisionKey(oid, tid));
-      return value === undefined ? undefined : decodeRevision(oid, tid, value, 0);
+      const value = this.#db.current.getBinaryFast(oid);
+      const rev = value !== undefined && currentTidOf(value) === tid ? decodeRevision(oid, tid, value, TID_PREFIX) : this.#superseded(oid, tid);
+      return rev && revisionData(rev);
     });
   }
 
   revisionBefore(oid: Oid, before: Tid): RevisionData | undefined {
     return lmdbCall('load', this.name, () => {
-      const range = this.#db.revisions.getRange({ start: revisionKey(oid, before), end: oid, reverse: true, exclusiveStart: true, limit: 1 });
-      for (const { key, value } of range) return decodeRevision(oid, key.slice(16) as Tid, value, 0);
+      for (const rev of this.#chain(oid)) if (rev.tid < before) return revisionData(rev);
       return undefined;
     });
   }
 
   tidAtOrAfter(oid: Oid, from: Tid): Tid | undefined {
     return lmdbCall('read', this.name, () => {
-      for (const key of this.#db.revisions.getKeys({ start: revisionKey(oid, from), end: revisionKeyEnd(oid), limit: 1 })) {
-        return key.slice(16) as Tid;
+      let found: Tid | undefined;
+      for (const rev of this.#chain(oid)) {
+        if (rev.tid < from) break;
+        found = rev.tid;
       }
-      return undefined;
+      return found;
     });
   }
 
   revisionsNewestFirst(oid: Oid, limit: number): RevisionData[] {
-    return lmdbCall('load', this.name, () =>
-      Array.from(this.#db.revisions.getRange({ start: revisionKeyEnd(oid), end: oid, reverse: true, limit }), ({ key, value }) => decodeRevision(oid, key.slice(16) as Tid, value, 0)),
-    );
+    return lmdbCall('load', this.name, () => {
+      const out: RevisionData[] = [];
+      for (const rev of this.#chain(oid)) {
+        if (out.length >= limit) break;
+        out.push(revisionData(rev));
+      }
+      return out;
+    });
   }
 
   revisionTids(oid: Oid): Tid[] {
-    return lmdbCall('read', this.name, () =>
-      Array.from(this.#db.revisions.getKeys({ start: oid, end: revisionKeyEnd(oid) }), (key) => key.slice(16) as Tid),
-    );
+    return lmdbCall('read', this.name, () => Array.from(this.#chain(oid), (rev) => rev.tid).reverse());
   }
 
   transaction(tid: Tid): TransactionInfo | undefined {
@@ -264,9 +292,16 @@ export class LmdbBackend implements Backend, BackendWriter {
   }
 
   putRevision(oid: Oid, tid: Tid, data: Uint8Array | null): void {
-    const revision = encodeRevision(oid, tid, data);
-    this.#put(this.#db.revisions, revisionKey(oid, tid), revision);
-    this.#put(this.#db.current, oid, encodeCurrent(tid, revision));
+    // The replaced revision moves to `revisions` as it is (its bytes and checksum do not change):
+    // keyed by tid first, a commit's superseded revisions are appended together, not scattered
+    // over one B-tree page per object.
+    const old = this.#db.current.getBinaryFast(oid);
+    let prev: Tid | null = null;
+    if (old !== undefined) {
+      prev = currentTidOf(old);
+      this.#put(this.#db.revisions, revisionKey(oid, prev), Buffer.from(old.subarray(TID_PREFIX)));
+    }
+    this.#put(this.#db.current, oid, encodeCurrent(oid, tid, prev, data));
   }
 
   deleteRevision(oid: Oid, tid: Tid): void {
@@ -274,9 +309,7 @@ export class LmdbBackend implements Backend, BackendWriter {
   }
 
   deleteObject(oid: Oid): void {
-    for (const key of Array.from(this.#db.revisions.getKeys({ start: oid, end: revisionKeyEnd(oid) }))) {
-      this.#remove(this.#db.revisions, key);
-    }
+    for (const tid of this.revisionTids(oid)) this.#remove(this.#db.revisions, revisionKey(oid, tid));
     this.#remove(this.#db.current, oid);
   }
 

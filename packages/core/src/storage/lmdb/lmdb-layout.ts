@@ -1,20 +1,25 @@
 /**
- * The LMDB environment layout (format version 1). One environment (a directory), named
+ * The LMDB environment layout (format version 2). One environment (a directory), named
  * sub-databases, string keys (lmdb-js ordered-binary: fixed-width hex, so key order is numeric
  * order), values always raw bytes (`encoding: 'binary'`; nothing depends on lmdb's encoder):
  *
  * | database       | key                  | value                                                  |
  * |----------------|----------------------|--------------------------------------------------------|
- * | `revisions`    | oid ‖ tid (32 chars) | checksummed revision (see record-bytes.ts)             |
- * | `current`      | oid                  | tid ‖ the current revision's value                     |
+ * | `current`      | oid                  | tid ‖ the object's newest revision value               |
+ * | `revisions`    | tid ‖ oid (32 chars) | a superseded revision value                            |
  * | `transactions` | tid                  | msgpack `[user, description, extension, oids joined]`  |
  * | `meta`         | name                 | ASCII `formatVersion`, `nextOid`, `packTid`; `packing`: msgpack lock holder of a running pack |
  * | `locks`        | oid                  | msgpack `[token, pid, nonce, at, tokenIsNonceRelative]`: a voted transaction's commit lock |
  *
+ * A revision value (record-bytes.ts) is checksummed and links to the object's previous revision,
+ * like FileStorage's back pointers: an object's history is the chain from `current` through
+ * `revisions`. Keyed tid first, the revisions one commit supersedes are appended side by side
+ * (format 1 keyed them oid first, which scattered an update of n objects over n B-tree pages).
+ *
  * The last tid is the key of the newest `transactions` record (pack never removes that one), so a
- * commit writes `revisions`, `current` and `transactions`, and besides only deletes the commit
- * locks of objects a two-phase transaction checked without writing, and raises `meta.nextOid`
- * past oids a caller chose outside the reserved blocks.
+ * commit writes `current`, `revisions` (for objects that had a revision) and `transactions`, and
+ * besides only deletes the commit locks of objects a two-phase transaction checked without
+ * writing, and raises `meta.nextOid` past oids a caller chose outside the reserved blocks.
  */
 import { Packr } from 'msgpackr';
 import { InvalidRecordError } from '../../errors.ts';
@@ -22,16 +27,15 @@ import type { Oid, Tid } from '../../ids.ts';
 import type { LockHolder, TransactionInfo } from '../backend.ts';
 
 /** The format this code writes and reads. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 
 export const DB_NAMES = ['revisions', 'current', 'transactions', 'meta', 'locks'] as const;
 export type DbName = (typeof DB_NAMES)[number];
 
 export const META = { formatVersion: 'formatVersion', nextOid: 'nextOid', packTid: 'packTid', packing: 'packing' } as const;
 
-/** Upper bound for the keys of one oid in `revisions` (every tid character sorts below `~`). */
-export const revisionKeyEnd = (oid: Oid): string => `${oid}~`;
-export const revisionKey = (oid: Oid, tid: Tid): string => oid + tid;
+/** The `revisions` key of (oid, tid): tid first, so the revisions a commit supersedes are adjacent. */
+export const revisionKey = (oid: Oid, tid: Tid): string => tid + oid;
 
 // Own Packr (not lmdb's encoder), plain maps and no shared structures: any value decodes alone.
 const packr = new Packr({ useRecords: false, moreTypes: true, mapsAsObjects: true });
