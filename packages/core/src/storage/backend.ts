@@ -90,8 +90,12 @@ export interface BackendWriter extends BackendReader {
   writeId(): number;
   putLock(oid: Oid, holder: LockHolder): void;
   deleteLock(oid: Oid): void;
-  /** Writes revision (oid, tid) and makes it current (tids only grow, so it is the newest). */
-  putRevision(oid: Oid, tid: Tid, data: Uint8Array | null): void;
+  /**
+   * Writes revision (oid, tid) and makes it current (tids only grow, so it is the newest).
+   * `isNew`: the caller knows the object has no revision yet (checked in this write, or held
+   * unchanged by its commit lock), so the backend need not look for one to supersede.
+   */
+  putRevision(oid: Oid, tid: Tid, data: Uint8Array | null, isNew?: boolean): void;
   /** Removes one non-current revision (pack). */
   deleteRevision(oid: Oid, tid: Tid): void;
   /** Removes every revision of `oid` and its current pointer (pack's GC). */

@@ -258,6 +258,7 @@ export class CommitCore {
     txn.final = validated.final;
     txn.writtenOids = [...validated.final.keys()].sort();
     txn.resolved = validated.resolved;
+    txn.currentTids = currentTids;
     return currentTids;
   }
 
@@ -324,8 +325,10 @@ export class CommitCore {
           continue;
         }
         const tid = newTid(last);
+        // Validated in this write, or unchanged since the vote under the commit locks.
+        const current = txn.currentTids;
         for (const [oid, data] of txn.final) {
-          w.putRevision(oid, tid, data);
+          w.putRevision(oid, tid, data, current.has(oid) && current.get(oid) === undefined);
           const n = idToBigInt(oid);
           if (n > maxOid) maxOid = n;
         }

@@ -44,6 +44,8 @@ export class CommitTxn implements StorageTransaction {
   onePhase = false;
   /** After validation: the oids whose revisions the conflict resolver merged. */
   resolved: readonly Oid[] = [];
+  /** After validation: the current tid of each written or checked object (undefined: none yet). */
+  currentTids: ReadonlyMap<Oid, Tid | undefined> = new Map();
 
   constructor(metadata: TransactionMetadata, undoOf: Tid | null) {
     this.metadata = metadata;

@@ -291,11 +291,11 @@ export class LmdbBackend implements Backend, BackendWriter {
     this.#remove(this.#db.locks, oid);
   }
 
-  putRevision(oid: Oid, tid: Tid, data: Uint8Array | null): void {
+  putRevision(oid: Oid, tid: Tid, data: Uint8Array | null, isNew = false): void {
     // The replaced revision moves to `revisions` as it is (its bytes and checksum do not change):
     // keyed by tid first, a commit's superseded revisions are appended together, not scattered
     // over one B-tree page per object.
-    const old = this.#db.current.getBinaryFast(oid);
+    const old = isNew ? undefined : this.#db.current.getBinaryFast(oid);
     let prev: Tid | null = null;
     if (old !== undefined) {
       prev = currentTidOf(old);
