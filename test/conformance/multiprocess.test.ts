@@ -186,9 +186,9 @@ describe('several processes on one LMDB environment', () => {
     }
   });
 
-  it('every commit acknowledged before a SIGKILL is there after reopening', async () => {
+  it('every commit acknowledged before a SIGKILL is there after reopening (two-phase and one-phase commits)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 60 }), async (killAfter) => {
+      fc.asyncProperty(fc.integer({ min: 1, max: 60 }), fc.boolean(), async (killAfter, onePhase) => {
         const dir = await tempDir();
         const setup = await LmdbStorage.open(dir);
         const logOid = setup.newOid();
@@ -197,7 +197,7 @@ describe('several processes on one LMDB environment', () => {
 
         const acked: Array<{ tid: Tid; oid: Oid; value: string }> = [];
         let killed = false;
-        const run = start('acknowledging-committer.ts', [dir, logOid], (line) => {
+        const run = start('acknowledging-committer.ts', [dir, logOid, onePhase ? 'one-phase' : 'two-phase'], (line) => {
           const [tid, oid, ...value] = line.split(' ');
           acked.push({ tid: parseTid(tid!), oid: parseOid(oid!), value: value.join(' ') });
           if (acked.length >= killAfter && !killed) {
