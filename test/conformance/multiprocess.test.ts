@@ -188,7 +188,7 @@ describe('several processes on one LMDB environment', () => {
 
   it('every commit acknowledged before a SIGKILL is there after reopening (two-phase and one-phase commits)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 60 }), fc.boolean(), async (killAfter, onePhase) => {
+      fc.asyncProperty(fc.integer({ min: 1, max: 60 }), fc.constantFrom(false, true), async (killAfter, onePhase) => {
         const dir = await tempDir();
         const setup = await LmdbStorage.open(dir);
         const logOid = setup.newOid();
@@ -227,7 +227,9 @@ describe('several processes on one LMDB environment', () => {
           await s.close();
         }
       }),
-      { numRuns: 3 },
+      // Both kinds of commit in every run: fast-check's first examples are its bias toward
+      // extremes, so pin them.
+      { numRuns: 4, examples: [[1, true], [60, false]] },
     );
   });
 });
