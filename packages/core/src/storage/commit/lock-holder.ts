@@ -4,17 +4,23 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { uptime } from 'node:os';
 import type { Tid } from '../../ids.ts';
 import type { LockHolder } from '../backend.ts';
 
-/** This boot of the machine (Linux boot id; elsewhere the boot time, to the minute). */
+/** Stands for a boot that cannot be identified exactly. */
+const UNKNOWN_BOOT = '?';
+
+/**
+ * This boot of the machine: the Linux boot id, or UNKNOWN_BOOT elsewhere — a boot time derived
+ * from the clock and the uptime can differ between two live processes (rounding, clock steps),
+ * and a wrong "other boot" would break the locks of a live process.
+ */
 const BOOT = ((): string => {
   try {
     // The first 48 bits are plenty to tell boots apart, and keep lock entries small.
     return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replace(/-/g, '').slice(0, 12);
   } catch {
-    return `t${Math.round((Date.now() / 1000 - uptime()) / 60)}`;
+    return UNKNOWN_BOOT;
   }
 })();
 
@@ -57,7 +63,7 @@ export function isStaleHolder(holder: LockHolder): boolean {
   if (holder.nonce === PROCESS_NONCE) return false;
   if (holder.pid === process.pid) return true;
   const [boot, started] = holder.nonce.split('/');
-  if (boot !== BOOT) return true;
+  if (boot !== BOOT && boot !== UNKNOWN_BOOT && BOOT !== UNKNOWN_BOOT) return true;
   if (started !== undefined && started !== '-') {
     const now = startTimeOf(holder.pid);
     if (now !== null) return now !== started;
