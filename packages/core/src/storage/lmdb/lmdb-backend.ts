@@ -263,8 +263,11 @@ export class LmdbBackend implements Backend, BackendWriter {
   }
 
   hasLocks(): boolean {
-    // The database's own entry count (mdb_stat, O(1)); a cursor would cost more than a small commit.
-    return lmdbCall('read', this.name, () => (this.#db.locks as unknown as DbiStat).db.stat().entryCount > 0);
+    // The database's own entry count (mdb_stat, O(1)); a cursor would cost more than a small
+    // commit. The native handle is not in lmdb-js's typings: without it, assume there are locks.
+    const native = (this.#db.locks as unknown as Partial<DbiStat>).db;
+    if (typeof native?.stat !== 'function') return true;
+    return lmdbCall('read', this.name, () => native.stat().entryCount > 0);
   }
 
   packMarker(): LockHolder | undefined {
