@@ -9,8 +9,8 @@
  * flushed; commits are synchronous durable commits unless the storage was opened with
  * `durability: 'none'`.
  *
- * Reads outside writes use lmdb-js's shared read transaction, renewed each event turn and by
- * `refresh()`; no read transaction is held across turns (open read transactions make the file
+ * Reads outside writes use lmdb-js's shared read transaction, which lmdb-js resets after a
+ * timer tick (`setTimeout(0)`) and `refresh()` resets at once; no read transaction is held across turns (open read transactions make the file
  * grow).
  */
 import { TransactionFlags, type RootDatabase } from 'lmdb';
