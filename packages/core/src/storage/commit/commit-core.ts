@@ -236,7 +236,7 @@ export class CommitCore {
   /**
    * Validates `txn` against the latest state, inside a write: no other live transaction may hold
    * the lock of an object in `oids`, references must survive a running pack, serials must hold or
-   * merge. Sets `txn.final`, `writtenOids` and `resolved`; writes nothing.
+   * merge. Sets `txn.final`, `writtenOids`, `resolved` and `currentTids`; writes nothing.
    * @returns the current tids of `oids`, or LockBusy naming an object locked by another transaction
    * @throws ConflictError, ReadConflictError, UndoError, DanglingReferenceError
    */
