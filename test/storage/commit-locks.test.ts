@@ -10,7 +10,7 @@ import {
   StorageTransactionError,
   type ConflictResolver,
 } from '@tidaldb/core';
-import { commit, put, record, valueOf } from '@tidaldb/core/testing';
+import { commit, put, record, valueOf, votedWrite } from '@tidaldb/core/testing';
 import { begin, drainEventLoop, settle, startChild, tempDir } from './helpers.ts';
 
 type Made = LmdbStorage | MemoryStorage;
@@ -30,9 +30,7 @@ describe.each(makers)('commit locks in %s', (_name, make) => {
       s.setConflictResolver(appendResolver);
       const a = s.newOid();
       const t1 = await put(s, a, 'base');
-      const first = begin(s, 'first');
-      s.store(first, a, t1, record('one'));
-      await s.tpcVote(first);
+      const first = await votedWrite(s, a, t1, 'one', 'first');
       const second = begin(s, 'second');
       s.store(second, a, t1, record('two'));
       const vote = settle(s.tpcVote(second));
@@ -59,9 +57,7 @@ describe.each(makers)('commit locks in %s', (_name, make) => {
     try {
       const a = s.newOid();
       const t1 = await put(s, a, 'base');
-      const holder = begin(s, 'holder');
-      s.store(holder, a, t1, record('held'));
-      await s.tpcVote(holder);
+      const holder = await votedWrite(s, a, t1, 'held', 'holder');
       const waiter = begin(s, 'waiter');
       s.store(waiter, a, t1, record('late'));
       const err = await s.tpcVote(waiter).then(

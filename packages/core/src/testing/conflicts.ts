@@ -3,7 +3,7 @@
 // successful vote keeps its objects current until finish or abort.
 import { describe, expect, it } from 'vitest';
 import { ConflictError, ObjectNotFoundError, ReadConflictError, TransientError } from '../errors.ts';
-import { begin, commit, commitFull, expectIncreasing, expectRejects, expectThrows, meta, oids, put, record, settle, valueOf, type Harness } from './harness.ts';
+import { begin, commit, commitFull, expectIncreasing, expectRejects, expectThrows, meta, oids, put, record, settle, valueOf, votedWrite, type Harness } from './harness.ts';
 
 export function conflictTests(h: Harness): void {
   describe('serial checks', () => {
@@ -120,9 +120,7 @@ export function conflictTests(h: Harness): void {
       const s = await h.create();
       const a = s.newOid();
       const t1 = await put(s, a, 'v1');
-      const first = begin(s, 'first');
-      s.store(first, a, t1, record('first'));
-      await s.tpcVote(first);
+      const first = await votedWrite(s, a, t1, 'first', 'first');
       const second = begin(s, 'second');
       s.store(second, a, t1, record('second'));
       const secondVote = settle(s.tpcVote(second));
@@ -142,9 +140,7 @@ export function conflictTests(h: Harness): void {
       const s = await h.create();
       const a = s.newOid();
       const t1 = await put(s, a, 'v1');
-      const first = begin(s, 'first');
-      s.store(first, a, t1, record('first'));
-      await s.tpcVote(first);
+      const first = await votedWrite(s, a, t1, 'first', 'first');
       const second = settle(commit(s, [{ oid: a, readTid: t1, data: record('second') }]));
       await s.tpcAbort(first);
       const outcome = await second;
@@ -174,9 +170,7 @@ export function conflictTests(h: Harness): void {
     it('lets a transaction on other objects commit while a vote holds its locks', async () => {
       const s = await h.create();
       const [a, b] = oids(s, 2);
-      const first = begin(s, 'holds a');
-      s.store(first, a!, null, record('a'));
-      await s.tpcVote(first);
+      const first = await votedWrite(s, a!, null, 'a', 'holds a');
       const tb = await commit(s, [{ oid: b!, readTid: null, data: record('b') }]);
       const ta = await s.tpcFinish(first);
       expectIncreasing([tb, ta]);

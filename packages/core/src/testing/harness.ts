@@ -73,6 +73,17 @@ export async function commitFull(
   }
 }
 
+/**
+ * Begins a transaction, stores `value` over `oid` read at `readTid` and votes: the returned
+ * transaction holds the commit lock of `oid` until the caller finishes or aborts it.
+ */
+export async function votedWrite(storage: Storage, oid: Oid, readTid: Tid | null, value: unknown, description = 'voted'): Promise<StorageTransaction> {
+  const txn = begin(storage, description);
+  storage.store(txn, oid, readTid, record(value));
+  await storage.tpcVote(txn);
+  return txn;
+}
+
 /** `commitFull` returning only the tid. */
 export async function commit(storage: Storage, writes: readonly Write[], metadata?: TransactionMetadata): Promise<Tid> {
   return (await commitFull(storage, writes, metadata)).tid;

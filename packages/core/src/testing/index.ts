@@ -13,6 +13,7 @@ export {
   meta,
   commit,
   commitFull,
+  votedWrite,
   put,
   serialOf,
   settle,

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { referencesOf } from '../codec/record.ts';
 import { ObjectNotFoundError, StorageClosedError } from '../errors.ts';
 import { ZERO_TID } from '../ids.ts';
-import { begin, expectRejects, expectThrows, meta, put, record, settle, type Harness } from './harness.ts';
+import { begin, expectRejects, expectThrows, meta, put, record, settle, votedWrite, type Harness } from './harness.ts';
 
 export function lifecycleTests(h: Harness): void {
   describe('close', () => {
@@ -55,9 +55,7 @@ export function lifecycleTests(h: Harness): void {
       const s = await h.create();
       const a = s.newOid();
       const t1 = await put(s, a, 'v1');
-      const holder = begin(s, 'holder');
-      s.store(holder, a, t1, record('holder'));
-      await s.tpcVote(holder);
+      await votedWrite(s, a, t1, 'holder', 'holder'); // holds a's lock until close
       const waiter = begin(s, 'waiter');
       s.store(waiter, a, t1, record('waiter'));
       const vote = settle(s.tpcVote(waiter));
@@ -69,9 +67,7 @@ export function lifecycleTests(h: Harness): void {
     it('lets a finish already in flight complete or fail cleanly, and keeps it if it completed', async () => {
       const s = await h.create();
       const a = s.newOid();
-      const txn = begin(s, 'in flight');
-      s.store(txn, a, null, record('in flight'));
-      await s.tpcVote(txn);
+      const txn = await votedWrite(s, a, null, 'in flight', 'in flight');
       const finishing = settle(s.tpcFinish(txn));
       await s.close();
       const outcome = await finishing;

@@ -6,7 +6,7 @@ import { ConflictError, ReadConflictError, StorageTransactionError } from '../er
 import type { Oid } from '../ids.ts';
 import type { FullStorage, OnePhaseResult, StorageTransaction } from '../interfaces.ts';
 import { counterResolver } from './conflict-resolution.ts';
-import { begin, drainEventLoop, expectIncreasing, expectRejects, put, record, settle, valueOf, type Harness } from './harness.ts';
+import { begin, drainEventLoop, expectIncreasing, expectRejects, put, record, settle, valueOf, votedWrite, type Harness } from './harness.ts';
 
 type OnePhaseStorage = FullStorage & { tpcCommitOnePhase(txn: StorageTransaction): Promise<OnePhaseResult> };
 
@@ -113,9 +113,7 @@ export function onePhaseCommitTests(h: Harness): void {
       const s = await create(h, ctx);
       const a = s.newOid();
       const t1 = await put(s, a, 'v1');
-      const voted = begin(s, 'two-phase');
-      s.store(voted, a, t1, record('two-phase'));
-      await s.tpcVote(voted);
+      const voted = await votedWrite(s, a, t1, 'two-phase');
       let done = false;
       const onePhase = settle(increment(s, a, t1, 1).finally(() => (done = true)));
       await drainEventLoop();
@@ -131,9 +129,7 @@ export function onePhaseCommitTests(h: Harness): void {
       const s = await create(h, ctx);
       const [a, b] = [s.newOid(), s.newOid()];
       const t1 = await put(s, a, 'v1');
-      const voted = begin(s, 'holds a');
-      s.store(voted, a, t1, record('held'));
-      await s.tpcVote(voted);
+      const voted = await votedWrite(s, a, t1, 'held');
       const txn = begin(s, 'waits');
       s.store(txn, b, null, record('b'));
       s.store(txn, a, t1, record('mine'));
@@ -150,9 +146,7 @@ export function onePhaseCommitTests(h: Harness): void {
     it('is refused out of protocol order', async (ctx) => {
       const s = await create(h, ctx);
       const a = s.newOid();
-      const votedFirst = begin(s);
-      s.store(votedFirst, a, null, record(1));
-      await s.tpcVote(votedFirst);
+      const votedFirst = await votedWrite(s, a, null, 1);
       await expectRejects(s.tpcCommitOnePhase(votedFirst), StorageTransactionError);
       await s.tpcAbort(votedFirst);
       const txn = begin(s);
