@@ -1,15 +1,11 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BTree, Counter, DB, LmdbStorage } from '@tidaldb/core';
+import { startChild, tempDir } from '../support/processes.ts';
 
 const WORKERS = 4;
 const TRANSACTIONS = 500;
 const ATTEMPTS = 1000;
-const workerFile = new URL('./children/counter-btree-worker.ts', import.meta.url).pathname;
+const workerFile = new URL('./children/counter-btree-worker.ts', import.meta.url);
 
 interface WorkerResult {
   worker: number;
@@ -26,32 +22,21 @@ interface Worker {
 }
 
 function startWorker(dir: string, id: number): Worker {
-  const child = spawn(process.execPath, ['--import', 'tsx', workerFile, dir, String(id), String(TRANSACTIONS), String(ATTEMPTS)], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const lines = createInterface({ input: child.stdout });
   let onReady: () => void = () => {};
   const ready = new Promise<void>((resolve) => (onReady = resolve));
   let last = '';
-  lines.on('line', (line) => (line === 'ready' ? onReady() : (last = line)));
-  const result = new Promise<WorkerResult>((resolve, reject) => {
-    child.on('close', (code) => {
-      if (code === 0 && last) resolve(JSON.parse(last) as WorkerResult);
-      else reject(new Error(`worker ${id} exited with ${code}: ${stderr}`));
-    });
+  const child = startChild(workerFile, [dir, String(id), String(TRANSACTIONS), String(ATTEMPTS)], (line) => (line === 'ready' ? onReady() : (last = line)));
+  const result = child.exited.then(({ code, stderr }) => {
+    if (code === 0 && last) return JSON.parse(last) as WorkerResult;
+    throw new Error(`worker ${id} exited with ${code}: ${stderr}`);
   });
   result.catch(() => onReady()); // a worker that dies before "ready" must not hang the barrier
-  return { ready, go: () => child.stdin.end('go\n'), result };
+  return { ready, go: () => child.proc.stdin?.end('go\n'), result };
 }
 
 describe('Counter and BTree under 4 processes committing at once (LMDB)', () => {
-  let dir: string;
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
   it(`counts ${WORKERS * TRANSACTIONS} increments exactly and keeps every key, with no ConflictError escaping db.transact`, async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tidal-multiprocess-'));
+    const dir = await tempDir('tidal-multiprocess-');
     const setup = await DB.open(await LmdbStorage.open(dir, { durability: 'none' }));
     await setup.transact((conn) => {
       conn.root().set('count', new Counter());

@@ -1,55 +1,18 @@
 // Several real processes on one LMDB environment: concurrent committers serialize correctly (tids
 // strictly increasing, no commit lost, serial checks hold across processes), and every commit a
 // process acknowledged survives a SIGKILL of that process.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConflictError, LmdbStorage, decodeRecord, parseOid, parseTid, tidAfter, type Oid, type Tid } from '@tidaldb/core';
 import { commit, record } from '@tidaldb/core/testing';
+import { startChild, tempDir as tempDirIn } from '../support/processes.ts';
 
-const repoRoot = new URL('../..', import.meta.url).pathname;
-const child = (name: string) => new URL(`./children/${name}`, import.meta.url).pathname;
+const child = (name: string) => new URL(`./children/${name}`, import.meta.url);
 const valueOf = (bytes: Uint8Array) => (decodeRecord(bytes).state as { v: unknown }).v;
-
-const dirs: string[] = [];
-const children = new Set<ChildProcess>();
-
-afterEach(async () => {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  children.clear();
-  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'tidal-multiprocess-'));
-  dirs.push(dir);
-  return dir;
-}
-
-/** Starts a TS child; `onLine` sees each complete stdout line as it arrives. */
-function start(file: string, args: string[], onLine: (line: string) => void = () => {}) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', child(file), ...args], { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
-  children.add(proc);
-  let pending = '';
-  let stderr = '';
-  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    pending += chunk;
-    let nl;
-    while ((nl = pending.indexOf('\n')) >= 0) {
-      onLine(pending.slice(0, nl));
-      pending = pending.slice(nl + 1);
-    }
-  });
-  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) => {
-    // 'close' fires after stdout has been drained, so every printed line has been seen.
-    proc.on('close', (code, signal) => resolve({ code, signal, stderr }));
-  });
-  return { proc, exited };
-}
+const tempDir = () => tempDirIn('tidal-multiprocess-');
+/** Starts a child of ./children; `onLine` sees each complete stdout line as it arrives. */
+const start = (file: string, args: string[], onLine: (line: string) => void = () => {}) => startChild(child(file), args, onLine);
 
 type Report = { tid: string; oid: string; value: string; attempts: number; resolved: string[] };
 
@@ -159,7 +122,7 @@ describe('several processes on one LMDB environment', () => {
       // Synchronously, so this process does not get a turn of its event loop in between (which
       // could let lmdb-js renew its read snapshot and hide a stale read).
       const putElsewhere = (oid: Oid, value: string): Tid => {
-        const run = spawnSync(process.execPath, ['--import', 'tsx', child('put-once.ts'), dir, oid, value], { cwd: repoRoot, encoding: 'utf8' });
+        const run = spawnSync(process.execPath, ['--import', 'tsx', child('put-once.ts').pathname, dir, oid, value], { cwd: new URL('../..', import.meta.url).pathname, encoding: 'utf8' });
         expect(run.status, run.stderr).toBe(0);
         return parseTid(run.stdout.trim());
       };

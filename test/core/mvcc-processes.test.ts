@@ -1,10 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { DB, Persistent, TransactionManager, registerClass } from '@tidaldb/core';
+import { tempDir } from '../support/processes.ts';
 
 const run = promisify(execFile);
 const child = new URL('./fixtures/commit-child.ts', import.meta.url).pathname;
@@ -14,14 +12,8 @@ class Cell extends Persistent {
 }
 registerClass('test.mvcc.Cell', Cell);
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-});
-
 it("sees another process's commit only after its next transaction boundary, and then invalidates the cached copy", async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tidal-mvcc-'));
-  dirs.push(dir);
+  const dir = await tempDir('tidal-mvcc-');
   const db = await DB.open(dir);
   await db.transact((conn) => conn.root().set('cell', Object.assign(new Cell(), { value: 1 })));
   const tm = new TransactionManager();

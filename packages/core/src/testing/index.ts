@@ -14,6 +14,7 @@ export {
   commit,
   commitFull,
   votedWrite,
+  begin,
   put,
   serialOf,
   settle,
