@@ -146,9 +146,7 @@ describe('commit locks across processes (LmdbStorage)', () => {
     try {
       const a = one.newOid();
       const t1 = await put(one, a, 'base');
-      const holder = begin(one);
-      one.store(holder, a, t1, record('one'));
-      await one.tpcVote(holder);
+      const holder = await votedWrite(one, a, t1, 'one');
       const waiter = begin(two);
       two.store(waiter, a, t1, record('two'));
       const vote = settle(two.tpcVote(waiter));

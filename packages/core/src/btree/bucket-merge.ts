@@ -149,24 +149,20 @@ export function mergeBucketStates(old: BucketState, committed: BucketState, mine
     if (cm === 0) throw bucketConflict(6, c.key);
     output(cm > 0 ? m : c);
   }
-  while (o.active && c.active) {
-    // mine ran out: it deleted the rest of old
-    const oc = compareKeys(o.key, c.key);
-    if (oc > 0) output(c);
-    else if (oc === 0 && sameValue(o.value, c.value)) {
-      o.i++;
-      c.i++;
-    } else throw bucketConflict(7, o.key);
-  }
-  while (o.active && m.active) {
-    // committed ran out: it deleted the rest of old
-    const om = compareKeys(o.key, m.key);
-    if (om > 0) output(m);
-    else if (om === 0 && sameValue(o.value, m.value)) {
-      o.i++;
-      m.i++;
-    } else throw bucketConflict(8, o.key);
-  }
+  // One side ran out: it deleted the rest of old, which the other side must have left unchanged
+  // (its own additions go through).
+  const restDeletedBy = (other: typeof c, reason: number): void => {
+    while (o.active && other.active) {
+      const cmp = compareKeys(o.key, other.key);
+      if (cmp > 0) output(other);
+      else if (cmp === 0 && sameValue(o.value, other.value)) {
+        o.i++;
+        other.i++;
+      } else throw bucketConflict(reason, o.key);
+    }
+  };
+  restDeletedBy(c, 7); // mine ran out
+  restDeletedBy(m, 8); // committed ran out
   if (o.active) throw bucketConflict(9, o.key);
   while (c.active) output(c);
   while (m.active) output(m);
