@@ -267,37 +267,18 @@ async function runRound(state: { db: DB; path: string; raw: RawCopy }, key: stri
   // steamin, the same loop over plain objects, and over bare Proxies, interleaved.
   const plainRoot = new Map([[key, new Map(Array.from({ length: OBJECTS }, (_, i) => [String(i), new PlainItem(i + 1, PAYLOAD)]))]]);
   const proxyRoot = new Map([[key, new Map(Array.from({ length: OBJECTS }, (_, i) => [String(i), new Proxy(new PlainItem(i + 1, PAYLOAD), {})]))]]);
-  for (let s = 0; s < 3; s++) {
+  /** One sample of STEAMIN_READS passes of `read` over the OBJECTS objects, checked. */
+  const sampleReads = (into: number[], read: () => number, what: string): void => {
     let got = 0;
-    samples.steamin.push(
-      perSecond(
-        OBJECTS * STEAMIN_READS,
-        timeNs(() => {
-          for (let r = 0; r < STEAMIN_READS; r++) got += readAll(db, key);
-        }),
-      ),
-    );
-    check(got / STEAMIN_READS, 'steamin read');
-    got = 0;
-    samples.plain.push(
-      perSecond(
-        OBJECTS * STEAMIN_READS,
-        timeNs(() => {
-          for (let r = 0; r < STEAMIN_READS; r++) got += readPlain(plainRoot, key);
-        }),
-      ),
-    );
-    check(got / STEAMIN_READS, 'plain read');
-    got = 0;
-    samples.proxyFloor.push(
-      perSecond(
-        OBJECTS * STEAMIN_READS,
-        timeNs(() => {
-          for (let r = 0; r < STEAMIN_READS; r++) got += readBareProxies(proxyRoot, key);
-        }),
-      ),
-    );
-    check(got / STEAMIN_READS, 'bare proxy read');
+    into.push(perSecond(OBJECTS * STEAMIN_READS, timeNs(() => {
+      for (let r = 0; r < STEAMIN_READS; r++) got += read();
+    })));
+    check(got / STEAMIN_READS, what);
+  };
+  for (let s = 0; s < 3; s++) {
+    sampleReads(samples.steamin, () => readAll(db, key), 'steamin read');
+    sampleReads(samples.plain, () => readPlain(plainRoot, key), 'plain read');
+    sampleReads(samples.proxyFloor, () => readBareProxies(proxyRoot, key), 'bare proxy read');
   }
 
   // The loop alone, on one open connection (no open/close per read): where steamin's time goes.
