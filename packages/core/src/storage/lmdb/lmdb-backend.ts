@@ -29,10 +29,7 @@ import {
   revisionKey,
   type DbName,
 } from './lmdb-layout.ts';
-import { TID_PREFIX, currentTidOf, decodeRevision, encodeCurrent, type LinkedRevision } from './record-bytes.ts';
-
-/** A revision without its link, as the backend contract hands it out. */
-const revisionData = ({ tid, data }: LinkedRevision): RevisionData => ({ tid, data });
+import { TID_PREFIX, currentTidOf, decodeRevision, encodeCurrent, previousTidOf } from './record-bytes.ts';
 
 /** lmdb-js's native handle of a database (not in its typings). */
 interface DbiStat {
@@ -151,20 +148,15 @@ export class LmdbBackend implements Backend, BackendWriter {
 
   current(oid: Oid): RevisionData | undefined {
     try {
-      const rev = this.#current(oid);
-      return rev && revisionData(rev);
+      const value = this.#db.current.getBinaryFast(oid);
+      return value === undefined ? undefined : decodeRevision(oid, currentTidOf(value), value, TID_PREFIX);
     } catch (err) {
       throw mapLmdbError(err, 'load', this.name);
     }
   }
 
-  #current(oid: Oid): LinkedRevision | undefined {
-    const value = this.#db.current.getBinaryFast(oid);
-    return value === undefined ? undefined : decodeRevision(oid, currentTidOf(value), value, TID_PREFIX);
-  }
-
   /** The superseded revision (oid, tid), or undefined (never written, or removed by pack). */
-  #superseded(oid: Oid, tid: Tid): LinkedRevision | undefined {
+  #superseded(oid: Oid, tid: Tid): RevisionData | undefined {
     const value = this.#db.revisions.getBinaryFast(revisionKey(oid, tid));
     return value === undefined ? undefined : decodeRevision(oid, tid, value, 0);
   }
@@ -173,9 +165,19 @@ export class LmdbBackend implements Backend, BackendWriter {
    * The revisions of `oid`, newest first, along the links from its current one; the walk ends at
    * the first revision or where pack removed the older ones.
    */
-  *#chain(oid: Oid): Generator<LinkedRevision, void, undefined> {
-    for (let rev = this.#current(oid); rev !== undefined; rev = rev.prev === null ? undefined : this.#superseded(oid, rev.prev)) {
+  *#chain(oid: Oid): Generator<RevisionData, void, undefined> {
+    let value = this.#db.current.getBinaryFast(oid);
+    let tid = value === undefined ? undefined : currentTidOf(value);
+    let offset = TID_PREFIX;
+    while (value !== undefined && tid !== undefined) {
+      const rev = decodeRevision(oid, tid, value, offset);
+      // Read the link now: the buffer is lmdb-js's, reused by whatever read comes next.
+      const prev = previousTidOf(value, offset);
       yield rev;
+      if (prev === null) return;
+      value = this.#db.revisions.getBinaryFast(revisionKey(oid, prev));
+      tid = prev;
+      offset = 0;
     }
   }
 
@@ -189,14 +191,13 @@ export class LmdbBackend implements Backend, BackendWriter {
   revision(oid: Oid, tid: Tid): RevisionData | undefined {
     return lmdbCall('load', this.name, () => {
       const value = this.#db.current.getBinaryFast(oid);
-      const rev = value !== undefined && currentTidOf(value) === tid ? decodeRevision(oid, tid, value, TID_PREFIX) : this.#superseded(oid, tid);
-      return rev && revisionData(rev);
+      return value !== undefined && currentTidOf(value) === tid ? decodeRevision(oid, tid, value, TID_PREFIX) : this.#superseded(oid, tid);
     });
   }
 
   revisionBefore(oid: Oid, before: Tid): RevisionData | undefined {
     return lmdbCall('load', this.name, () => {
-      for (const rev of this.#chain(oid)) if (rev.tid < before) return revisionData(rev);
+      for (const rev of this.#chain(oid)) if (rev.tid < before) return rev;
       return undefined;
     });
   }
@@ -217,7 +218,7 @@ export class LmdbBackend implements Backend, BackendWriter {
       const out: RevisionData[] = [];
       for (const rev of this.#chain(oid)) {
         if (out.length >= limit) break;
-        out.push(revisionData(rev));
+        out.push(rev);
       }
       return out;
     });

@@ -26,11 +26,6 @@ const KIND_NO_DATA = 1;
 /** Length of the tid prefix of a `current` value. */
 export const TID_PREFIX = 16;
 
-/** A decoded revision with the tid of the revision before it (null: none). */
-export interface LinkedRevision extends RevisionData {
-  readonly prev: Tid | null;
-}
-
 function checksum(oid: Oid, tid: Tid, body: Uint8Array): number {
   return CRC32.buf(body, CRC32.bstr(oid + tid));
 }
@@ -61,7 +56,7 @@ export function currentTidOf(value: Buffer): Tid {
  * read buffer: the data is copied out, as a Buffer like the codec's own output).
  * @throws CorruptRecordError naming oid and tid when the bytes fail their checksum
  */
-export function decodeRevision(oid: Oid, tid: Tid, value: Buffer, offset: number): LinkedRevision {
+export function decodeRevision(oid: Oid, tid: Tid, value: Buffer, offset: number): RevisionData {
   const end = value.length;
   if (end - offset < HEADER) throw new CorruptRecordError(oid, tid, `record truncated to ${end - offset} bytes`);
   const stored = value.readInt32BE(offset);
@@ -69,12 +64,19 @@ export function decodeRevision(oid: Oid, tid: Tid, value: Buffer, offset: number
   if (stored !== actual) {
     throw new CorruptRecordError(oid, tid, `checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)})`);
   }
-  const prevText = value.toString('latin1', offset + PREV, offset + HEADER) as Tid;
-  const prev = prevText === ZERO_TID ? null : prevText;
   const kind = value[offset + KIND];
-  if (kind === KIND_NO_DATA) return { tid, data: null, prev };
+  if (kind === KIND_NO_DATA) return { tid, data: null };
   if (kind !== KIND_RECORD) throw new CorruptRecordError(oid, tid, `unknown revision kind ${String(kind)}`);
-  return { tid, data: Buffer.from(value.subarray(offset + HEADER, end)), prev };
+  return { tid, data: Buffer.from(value.subarray(offset + HEADER, end)) };
+}
+
+/**
+ * The tid of the revision before the one at `offset` of `value` (null: it is the first). Only
+ * for a value `decodeRevision` has just verified: a link is followed only under its checksum.
+ */
+export function previousTidOf(value: Buffer, offset: number): Tid | null {
+  const prev = value.toString('latin1', offset + PREV, offset + HEADER) as Tid;
+  return prev === ZERO_TID ? null : prev;
 }
 
 const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
