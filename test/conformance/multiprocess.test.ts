@@ -39,7 +39,8 @@ async function runIncrementers(mode: 'retry' | 'resolve', workers: number, perWo
   try {
     expect(valueOf(observer.load(counter).data)).toBe(0);
     const reports: Report[] = [];
-    const openers = Array.from({ length: options.openers ?? 0 }, () => start('open-close.ts', [dir], (line) => expect(Number(line)).toBeGreaterThan(0)));
+    const openCycles: number[] = [];
+    const openers = Array.from({ length: options.openers ?? 0 }, () => start('open-close.ts', [dir], (line) => openCycles.push(Number(line))));
     const runs = Array.from({ length: workers }, (_, w) =>
       start(
         'increment-worker.ts',
@@ -56,6 +57,9 @@ async function runIncrementers(mode: 'retry' | 'resolve', workers: number, perWo
       const { code, stderr } = await exited;
       expect(code, stderr).toBe(0);
     }
+    // Each opener really opened and closed the environment while the workers committed.
+    expect(openCycles).toHaveLength(openers.length);
+    for (const cycles of openCycles) expect(cycles).toBeGreaterThan(0);
     const total = workers * perWorker;
     expect(reports).toHaveLength(total);
     // oids handed out concurrently by several processes never collide
