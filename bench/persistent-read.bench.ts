@@ -34,6 +34,10 @@ class Item extends Persistent {
 }
 registerClass('bench.Item', Item);
 
+/** The same object with declared fields (`Persistent.withFields`): no Proxy. */
+class DeclaredItem extends Persistent.withFields({ value: 0, name: '' }) {}
+registerClass('bench.DeclaredItem', DeclaredItem);
+
 /**
  * A persistent object as the accessor design would make it: declared fields are getters on the
  * class over a state slot (null for a ghost). V8 inlines such getters; it cannot inline a Proxy.
@@ -72,14 +76,17 @@ const plain = Array.from({ length: N }, (_, i) => new PlainItem(i + 1));
 const bareProxies = Array.from({ length: N }, (_, i) => new Proxy(new PlainItem(i + 1), {}));
 const persistent = Array.from({ length: N }, (_, i) => new Item(i + 1));
 const accessors = Array.from({ length: N }, (_, i) => new AccessorItem(i + 1));
+const declared = Array.from({ length: N }, (_, i) => new DeclaredItem({ value: i + 1, name: `item ${i}` }));
 
 const plainNs = measure(plain);
 const accessorNs = measure(accessors);
+const declaredNs = measure(declared);
 const bareNs = measure(bareProxies);
 const persistentNs = measure(persistent);
 console.log(`plain object:       ${plainNs.toFixed(2)} ns/read`);
 console.log(`Proxy, no traps:    ${bareNs.toFixed(2)} ns/read (${(plainNs / bareNs).toFixed(3)}x plain)`);
 console.log(`persistent object:  ${persistentNs.toFixed(2)} ns/read (${(plainNs / persistentNs).toFixed(3)}x plain)`);
+console.log(`declared fields:    ${declaredNs.toFixed(2)} ns/read (${(plainNs / declaredNs).toFixed(3)}x plain)`);
 console.log(`prototype accessors (design without Proxy, not TidalDB's): ${accessorNs.toFixed(2)} ns/read (${(plainNs / accessorNs).toFixed(3)}x plain)`);
 console.log(
   JSON.stringify({

@@ -22,6 +22,7 @@ export { Savepoint } from './transaction/savepoint.ts';
 export { consoleTransactionLogger, type TransactionLogger } from './transaction/logger.ts';
 export type { HookEntry } from './transaction/hooks.ts';
 export { Persistent, isPersistent } from './persistent/persistent.ts';
+export type { FieldDefaults, FieldValues, WithFields } from './persistent/declared-fields.ts';
 export type { Jar } from './persistent/persistent-meta.ts';
 export {
   TRANSITIONS,

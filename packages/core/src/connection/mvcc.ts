@@ -43,8 +43,10 @@ export class MvccView {
     const inv = this.storage.poll(this.#snapshot);
     // The snapshot is the poll's lastTid, not a later lastTransaction(): a commit landing between
     // the two calls would be visible without having invalidated the cached copies it replaced.
-    this.#snapshot = inv.lastTid;
-    this.#before = tidAfter(inv.lastTid);
+    if (inv.lastTid !== this.#snapshot) {
+      this.#snapshot = inv.lastTid;
+      this.#before = tidAfter(inv.lastTid);
+    }
     return inv;
   }
 

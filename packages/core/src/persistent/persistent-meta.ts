@@ -9,17 +9,62 @@
  * drops `d` and loading makes a fresh one, so states never shrink by `delete` (which would
  * push V8 objects into slow dictionary mode) and all loaded objects of a class share a shape.
  *
+ * Classes with declared fields (`Persistent.withFields`, declared-fields.ts) have no Proxy: the
+ * user holds the shell itself ("direct" objects), whose prototype carries one accessor per field
+ * over the same state object. Their state objects inherit from a per-class "state prototype"
+ * whose data properties shadow those accessors, so code running on a state object (the
+ * get/set-state hooks) reads and writes plain properties.
+ *
  * The `get` trap is the hot path of every read and does one field check; everything else is off
  * that path. (V8 does not inline Proxy property access: a read through any Proxy costs ~14 ns on
  * this machine against ~0.7 ns for a plain object, whatever the trap does — measured in
  * bench/persistent-read.bench.ts.)
  */
-import { BrokenObjectError } from '../errors.ts';
+import { BrokenObjectError, ClassRegistrationError } from '../errors.ts';
 import type { Oid, Tid } from '../ids.ts';
 import { nextState, type PersistentEvent, type PersistentState } from './state-table.ts';
 
 /** Symbol under which the shell, every state object and (through the get trap) the proxy expose their meta. */
 export const META: unique symbol = Symbol('tidaldb.persistent');
+
+/**
+ * Static property (inherited by subclasses) of classes with declared fields: their fields in
+ * declaration order, parents' first. Its presence makes a class's objects direct (no Proxy).
+ */
+export const FIELDS: unique symbol = Symbol('tidaldb.fields');
+
+/** One declared field. */
+export interface FieldSpec {
+  readonly name: string;
+  /** The own property of a direct object that holds the field's value. */
+  readonly slot: symbol;
+  /** The factory of a function default, called once per new object. */
+  readonly initial: (() => unknown) | undefined;
+  /** A primitive default; also what the field reads as in a record stored before it was declared. */
+  readonly value: unknown;
+}
+
+/** The declared fields of the class whose prototype is `proto`, or undefined for Proxy classes. */
+export function declaredFieldsOf(proto: object): readonly FieldSpec[] | undefined {
+  return (proto as { constructor?: { [FIELDS]?: readonly FieldSpec[] } }).constructor?.[FIELDS];
+}
+
+/**
+ * A new, empty direct object of the class whose prototype is `proto`: the loaded flag, the used
+ * bit, one slot per field and the slot for unknown record keys, always created in this order, so that every object of a class,
+ * constructed or loaded, has one V8 shape (the field accessors stay monomorphic).
+ */
+export function newDirectObject(proto: object, fields: readonly FieldSpec[]): StateObject {
+  const obj = Object.create(proto) as StateObject;
+  obj[LOADED] = false;
+  obj[USED] = false;
+  for (const f of fields) obj[f.slot] = undefined;
+  obj[EXTRA] = undefined;
+  return obj;
+}
+
+/** Own property of a direct object holding unknown keys of its loaded record (see `installDirect`). */
+export const EXTRA: unique symbol = Symbol('tidaldb.extra');
 
 /** What a persistent object needs from the connection that manages it (ZODB's "jar"). */
 export interface Jar {
@@ -52,6 +97,20 @@ function isBookkeeping(key: string | symbol): boolean {
   return typeof key === 'symbol' || key.startsWith('_p_') || key === 'constructor' || key === 'then';
 }
 
+/**
+ * Own property of a direct object: true while its state is in memory. A direct object is its own
+ * state object: its field values are in its slots, so a field read touches one object, as a
+ * plain read does (with a separate state object, reads of objects loaded at different times
+ * touched two places in memory and ran twice as slow).
+ */
+export const LOADED: unique symbol = Symbol('tidaldb.loaded');
+
+/**
+ * Own property of every state object: the object cache's second-chance bit, set by every read.
+ * It lives on the state rather than the meta because a read touches the state anyway.
+ */
+export const USED: unique symbol = Symbol('tidaldb.used');
+
 function defineMeta(obj: object, meta: PersistentMeta): void {
   // Configurable, so the proxy may hide it from ownKeys without breaking the Proxy invariants.
   Object.defineProperty(obj, META, { value: meta, configurable: true, enumerable: false, writable: false });
@@ -71,32 +130,106 @@ export class PersistentMeta implements ProxyHandler<object> {
   serial: Tid | null = null;
   /** Estimated size in bytes (the record length), for the cache's byte budget. */
   size = 0;
-  /** Set by every read: the object cache's second-chance bit. */
-  used = false;
+  /** Set by every read (false for a ghost): the object cache's second-chance bit. */
+  get used(): boolean {
+    const d = this.d;
+    return d !== null && d[USED] === true;
+  }
+  set used(value: boolean) {
+    const d = this.d;
+    if (d !== null) d[USED] = value;
+  }
   /** The object cache's LRU ring links (owned by the cache). */
   prev: PersistentMeta | null = null;
   next: PersistentMeta | null = null;
   /** For Broken objects: the class name of the record (writes are refused). */
   brokenClassName: string | null = null;
-  /** The object users hold. */
+  /** The object users hold: a Proxy of the shell, or the shell itself for a direct object. */
   readonly proxy: object;
+  /** The declared fields of a direct object's class (empty for Proxy objects). */
+  readonly fields: readonly FieldSpec[];
+  /** True while a direct object's `_p_setState` runs: its field writes are not changes. */
+  #installing = false;
 
   constructor(
-    /** The proxy target: an empty object with the class's prototype. */
+    /**
+     * The proxy target: an empty object with the class's prototype. For a direct object, the
+     * object itself, made by `newDirectObject`.
+     */
     readonly shell: object,
     state: PersistentState,
+    /** True for objects of classes with declared fields: no Proxy, accessors on the prototype. */
+    readonly direct = false,
   ) {
     this.state = state;
+    this.fields = direct ? (declaredFieldsOf(Object.getPrototypeOf(shell) as object) ?? []) : [];
     defineMeta(shell, this);
-    this.d = state === 'ghost' ? null : this.newStateObject();
-    this.proxy = new Proxy(shell, this);
+    this.d = null;
+    if (state !== 'ghost') this.setStateObject(this.newStateObject());
+    this.proxy = direct ? shell : new Proxy(shell, this);
   }
 
-  /** An empty state object of the object's current class. */
+  /**
+   * An empty state object of the object's current class. For a direct object: the object itself,
+   * its slots cleared.
+   */
   newStateObject(): StateObject {
-    const d = Object.create(Object.getPrototypeOf(this.shell) as object | null) as StateObject;
+    if (this.direct) {
+      const obj = this.shell as StateObject;
+      for (const f of this.fields) obj[f.slot] = undefined;
+      if (obj[EXTRA] !== undefined) obj[EXTRA] = undefined;
+      return obj;
+    }
+    const d = Object.create(Object.getPrototypeOf(this.shell) as object) as StateObject;
     defineMeta(d, this);
+    Object.defineProperty(d, USED, { value: false, writable: true, enumerable: false, configurable: true });
     return d;
+  }
+
+  /** Replaces the state object (null: the object becomes a ghost, and a direct one drops its values). */
+  setStateObject(d: StateObject | null): void {
+    if (this.direct) {
+      const obj = this.shell as StateObject;
+      if (d === null && this.d !== null) this.newStateObject();
+      obj[LOADED] = d !== null;
+    }
+    this.d = d;
+  }
+
+  /**
+   * Runs the `_p_setState` hook on a fresh state object: returns it, or leaves the object as it
+   * was (a ghost stays a ghost) and rethrows.
+   */
+  #setState(state: Record<string, unknown>): StateObject {
+    if (!this.direct) {
+      const d = this.newStateObject();
+      (d as unknown as { _p_setState(s: Record<string, unknown>): void })._p_setState(state);
+      return d;
+    }
+    const d = this.shell as StateObject;
+    // A direct object is its own state object: mark it loaded while the hook runs, so that the
+    // hook's own field reads and writes do not try to load or register it.
+    const wasLoaded = d[LOADED] as boolean;
+    // A savepoint rollback replaces a loaded state: keep it, to put it back if the hook fails.
+    const before = wasLoaded ? [...this.fields.map((f) => this.#stash(f.slot)), this.#stash(EXTRA)] : [];
+    this.newStateObject();
+    d[LOADED] = true;
+    this.#installing = true;
+    try {
+      (d as unknown as { _p_setState(s: Record<string, unknown>): void })._p_setState(state);
+    } catch (err) {
+      this.newStateObject();
+      for (const [slot, value] of before) d[slot] = value;
+      d[LOADED] = wasLoaded;
+      throw err;
+    } finally {
+      this.#installing = false;
+    }
+    return d;
+  }
+
+  #stash(slot: symbol): [symbol, unknown] {
+    return [slot, (this.shell as StateObject)[slot]];
   }
 
   /** Moves to the state the transition table gives for `event` and tells the jar. */
@@ -105,7 +238,7 @@ export class PersistentMeta implements ProxyHandler<object> {
     const to = nextState(from, event);
     if (to === from) return;
     this.state = to;
-    if (to === 'ghost') this.d = null;
+    if (to === 'ghost') this.setStateObject(null);
     this.jar?.stateChanged(this, from, to);
   }
 
@@ -114,12 +247,11 @@ export class PersistentMeta implements ProxyHandler<object> {
    * If the hook throws the object stays a ghost.
    */
   install(state: Record<string, unknown>, serial: Tid, size: number): void {
-    const d = this.newStateObject();
-    (d as unknown as { _p_setState(s: Record<string, unknown>): void })._p_setState(state);
-    this.d = d;
+    const d = this.#setState(state);
+    d[USED] = true;
+    this.setStateObject(d);
     this.serial = serial;
     this.size = size;
-    this.used = true;
     this.transition('access');
   }
 
@@ -128,9 +260,7 @@ export class PersistentMeta implements ProxyHandler<object> {
    * the restored state differs from the stored one). Unsaved objects stay unsaved.
    */
   restore(state: Record<string, unknown>): void {
-    const d = this.newStateObject();
-    (d as unknown as { _p_setState(s: Record<string, unknown>): void })._p_setState(state);
-    this.d = d;
+    this.setStateObject(this.#setState(state));
     if (this.state === 'ghost' || this.state === 'saved') this.transition('write');
   }
 
@@ -141,10 +271,16 @@ export class PersistentMeta implements ProxyHandler<object> {
     this.jar.setstate(this);
   }
 
+  /** The state object, loaded. */
+  loaded(): StateObject {
+    this.activate();
+    return this.d as StateObject;
+  }
+
   /** Runs before any tracked write: refuses Broken objects, loads ghosts, registers saved objects. */
   willWrite(): void {
     const state = this.state;
-    if (state === 'changed' || state === 'unsaved') return;
+    if (state === 'changed' || state === 'unsaved' || this.#installing) return;
     if (this.brokenClassName !== null) throw new BrokenObjectError(this.oid as Oid, this.brokenClassName);
     if (state === 'ghost') this.activate();
     // Register first: if joining the transaction fails, the object must not look changed.
@@ -172,7 +308,7 @@ export class PersistentMeta implements ProxyHandler<object> {
   get(shell: object, key: string | symbol): unknown {
     const d = this.d;
     if (d !== null) {
-      this.used = true;
+      d[USED] = true;
       return d[key];
     }
     if (isBookkeeping(key)) return (shell as StateObject)[key];
@@ -206,7 +342,7 @@ export class PersistentMeta implements ProxyHandler<object> {
 
   defineProperty(_shell: object, key: string | symbol, descriptor: PropertyDescriptor): boolean {
     // A non-configurable property on the state object would break the Proxy invariants.
-    if (descriptor.configurable === false || key === META) return false;
+    if (descriptor.configurable === false || key === META || key === USED) return false;
     if (typeof key === 'symbol' || isSpecialName(key)) this.activate();
     else this.willWrite();
     return Reflect.defineProperty(this.d as StateObject, key, descriptor);
@@ -222,11 +358,11 @@ export class PersistentMeta implements ProxyHandler<object> {
 
   ownKeys(): (string | symbol)[] {
     this.activate();
-    return Reflect.ownKeys(this.d as StateObject).filter((k) => k !== META);
+    return Reflect.ownKeys(this.d as StateObject).filter((k) => k !== META && k !== USED);
   }
 
   getOwnPropertyDescriptor(_shell: object, key: string | symbol): PropertyDescriptor | undefined {
-    if (key === META) return undefined;
+    if (key === META || key === USED) return undefined;
     this.activate();
     return Reflect.getOwnPropertyDescriptor(this.d as StateObject, key);
   }
@@ -249,7 +385,9 @@ export function metaOf(obj: unknown): PersistentMeta | undefined {
 
 /** Makes a ghost of the class whose prototype is `proto`, without running any constructor. */
 export function newGhost(proto: object, oid: Oid, jar: Jar): PersistentMeta {
-  const meta = new PersistentMeta(Object.create(proto) as object, 'ghost');
+  const fields = declaredFieldsOf(proto);
+  const meta =
+    fields === undefined ? new PersistentMeta(Object.create(proto) as object, 'ghost') : new PersistentMeta(newDirectObject(proto, fields), 'ghost', true);
   meta.oid = oid;
   meta.jar = jar;
   return meta;
@@ -260,5 +398,14 @@ export function newGhost(proto: object, oid: Oid, jar: Jar): PersistentMeta {
  * by). Only for ghosts: the next load makes a state object of the new class.
  */
 export function setGhostClass(meta: PersistentMeta, proto: object): void {
+  const fields = declaredFieldsOf(proto);
+  if (meta.direct ? fields !== meta.fields : fields !== undefined) {
+    // The object users hold is a Proxy or not, with slots for some fields or others: it cannot
+    // become an object of a class of another kind.
+    throw new ClassRegistrationError(
+      `object ${meta.oid ?? '(new)'} was reached through a reference naming another class than its record does ` +
+        `(${(proto as { constructor: { name: string } }).constructor.name}), and the two do not declare the same fields`,
+    );
+  }
   Object.setPrototypeOf(meta.shell, proto);
 }

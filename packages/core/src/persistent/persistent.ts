@@ -1,6 +1,7 @@
 import { registerReferenceClass } from '../codec/record.ts';
 import type { Oid, Tid } from '../ids.ts';
-import { isSpecialName, metaOf, PersistentMeta, type Jar } from './persistent-meta.ts';
+import { defineFieldsClass, type FieldDefaults, type WithFields } from './declared-fields.ts';
+import { FIELDS, isSpecialName, metaOf, newDirectObject, PersistentMeta, type FieldSpec, type Jar } from './persistent-meta.ts';
 import type { PersistentState } from './state-table.ts';
 
 function requireMeta(obj: object): PersistentMeta {
@@ -31,10 +32,48 @@ function requireMeta(obj: object): PersistentMeta {
  */
 export class Persistent {
   constructor() {
-    const meta = new PersistentMeta(this, 'unsaved');
+    const fields = (new.target as { [FIELDS]?: readonly FieldSpec[] })[FIELDS];
+    if (fields !== undefined) {
+      // Made like a ghost is, so that constructed and loaded objects share one V8 shape.
+      const obj = newDirectObject(new.target.prototype as object, fields);
+      new PersistentMeta(obj, 'unsaved', true);
+      return obj as this;
+    }
     // The constructor returns the proxy: subclass field initializers and constructor bodies
     // already run on it, so they land in the state object.
-    return meta.proxy as this;
+    return new PersistentMeta(this, 'unsaved').proxy as this;
+  }
+
+  /**
+   * A subclass of this class with declared fields, whose objects need no Proxy: the fast kind of
+   * persistent object. Extend it and register the result as usual:
+   * ```ts no-run
+   * class Cart extends Persistent.withFields({ owner: '', total: 0, items: () => [] as string[] }) {
+   *   add(item: string, price: number) { this.items = [...this.items, item]; this.total += price; }
+   * }
+   * registerClass('shop.Cart', Cart);
+   * const cart = new Cart({ owner: 'ann' });
+   * ```
+   * Each field becomes a getter and setter on the class: reading one loads a ghost, assigning
+   * one marks the object changed. Property reads run at about a third of the speed of a plain
+   * object's, against a twentieth through the Proxy of a class without declared fields.
+   *
+   * The price: exactly the declared fields are stored. Do not give a subclass class fields
+   * (`extra = 1` in the class body) or assign undeclared properties: such properties are refused
+   * at commit with UndeclaredFieldError. Declare more fields with `Cart.withFields({...})`.
+   * `_v_*` properties stay volatile as usual (and survive deactivation). `delete` does not apply
+   * to fields: assign `undefined`. `Object.keys` and spread see no fields (they live on the
+   * prototype); `JSON.stringify` gives the stored state.
+   *
+   * @param defaults each field's default: a primitive, or a factory called once per new object
+   *   (so no two objects share a mutable default). A record stored before a field was declared
+   *   reads the primitive default (undefined for a factory field).
+   * @returns a class whose constructor takes optional initial values of its fields
+   * @throws ClassRegistrationError for a field named `_p_*`, `_v_*`, `constructor` or `then`,
+   *   declared twice, hiding a property or method, or with an object as its default
+   */
+  static withFields<B extends new () => Persistent, F extends FieldDefaults>(this: B, defaults: F): WithFields<B, F> {
+    return defineFieldsClass(this, defaults) as unknown as WithFields<B, F>;
   }
 
   /** The object id: null until the object is added to a connection (explicitly or by reachability). */

@@ -134,6 +134,8 @@ export abstract class BaseStorage implements FullStorage {
     this.#backend.refresh();
     const r = this.#backend.reader;
     const lastTid = r.lastTid();
+    // Nothing new: the common case of every transaction boundary, kept free of id arithmetic.
+    if (lastTid === after) return { lastTid, oids: new Set() };
     if (after < r.packTid()) return { lastTid, oids: null };
     const oids = new Set<Oid>();
     for (let cursor = tidAfter(after); cursor <= lastTid; ) {
