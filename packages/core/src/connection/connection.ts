@@ -114,7 +114,7 @@ export class Connection implements DataManager, Synchronizer, Jar {
   /** The root mapping (oid `ROOT_OID`). @throws ConnectionStateError when closed */
   root(): PersistentMap {
     this.#assertOpen('get the root of');
-    return this.get(ROOT_OID) as unknown as PersistentMap;
+    return (this.#cache.get(ROOT_OID) ?? this.#loader.loadNew(ROOT_OID)) as PersistentMap;
   }
 
   /**
@@ -126,10 +126,11 @@ export class Connection implements DataManager, Synchronizer, Jar {
    */
   get<T extends object = Persistent>(oid: Oid | string): T {
     this.#assertOpen('get an object from');
-    const id = parseOid(oid);
-    const cached = this.#cache.get(id);
+    // Cached objects are keyed by valid oids: a hit needs no parsing.
+    const cached = this.#cache.get(oid as Oid);
     if (cached !== undefined) return cached as T;
-    return this.#loader.loadNew(id) as T;
+    const id = parseOid(oid);
+    return (this.#cache.get(id) ?? this.#loader.loadNew(id)) as T;
   }
 
   /**

@@ -7,7 +7,7 @@
  * than a plain one. The price: only declared fields are stored and tracked (see `withFields`).
  */
 import { ClassRegistrationError } from '../errors.ts';
-import { EXTRA, FIELDS, isSpecialName, LOADED, metaOf, META, USED, type FieldSpec, type PersistentMeta, type StateObject } from './persistent-meta.ts';
+import { FIELDS, isSpecialName, metaOf, META, STATUS, USED_LOADED, type FieldSpec, type PersistentMeta, type StateObject } from './persistent-meta.ts';
 
 /**
  * Declared fields: each value is the field's default, a primitive (`0`, `''`, `false`, `null`,
@@ -41,15 +41,15 @@ function metaOfThis(obj: object): PersistentMeta {
 function accessor(slot: symbol): PropertyDescriptor {
   const make = new Function(
     'META',
-    'LOADED',
-    'USED',
+    'STATUS',
+    'USED_LOADED',
     'SLOT',
     `return [
-      function get() { if (this[LOADED] !== true) this[META].activate(); this[USED] = true; return this[SLOT]; },
+      function get() { if (this[STATUS] !== USED_LOADED) this[META].read(); return this[SLOT]; },
       function set(value) { this[META].willWrite(); this[SLOT] = value; },
     ];`,
-  ) as (meta: symbol, loaded: symbol, used: symbol, slot: symbol) => [() => unknown, (value: unknown) => void];
-  const [get, set] = make(META, LOADED, USED, slot);
+  ) as (meta: symbol, status: symbol, usedLoaded: number, slot: symbol) => [() => unknown, (value: unknown) => void];
+  const [get, set] = make(META, STATUS, USED_LOADED, slot);
   return { get, set, enumerable: false, configurable: true };
 }
 
@@ -137,21 +137,21 @@ function stateHooks(fields: readonly FieldSpec[]): { getState: GetState; setStat
     .map((f, i) => `if (hasOwn(state, ${key(f)})) { this[S${i}] = state[${key(f)}]; found++; } else this[S${i}] = F[${i}].value;`)
     .join('\n');
   const make = new Function(
-    'EXTRA',
+    'META',
     'F',
     'hasOwn',
     'extraOf',
     ...params,
     `return {
-      getState() { const extra = this[EXTRA]; const s = { ${literal} }; return extra === undefined ? s : { ...extra, ...s }; },
+      getState() { const extra = this[META].extra; const s = { ${literal} }; return extra === undefined ? s : { ...extra, ...s }; },
       setState(state) { let found = 0; ${assign}
-        this[EXTRA] = Object.keys(state).length === found ? undefined : extraOf(state); },
+        this[META].extra = Object.keys(state).length === found ? undefined : extraOf(state); },
     };`,
   ) as (...args: unknown[]) => { getState: GetState; setState: SetState };
   const names = new Set(fields.map((f) => f.name));
   const extraOf = (state: Record<string, unknown>): Record<string, unknown> =>
     Object.fromEntries(Object.entries(state).filter(([k]) => !names.has(k)));
-  return make(EXTRA, fields, Object.hasOwn, extraOf, ...fields.map((f) => f.slot));
+  return make(META, fields, Object.hasOwn, extraOf, ...fields.map((f) => f.slot));
 }
 
 /**

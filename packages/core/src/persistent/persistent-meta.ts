@@ -50,21 +50,16 @@ export function declaredFieldsOf(proto: object): readonly FieldSpec[] | undefine
 }
 
 /**
- * A new, empty direct object of the class whose prototype is `proto`: the loaded flag, the used
- * bit, one slot per field and the slot for unknown record keys, always created in this order, so that every object of a class,
+ * A new, empty direct object of the class whose prototype is `proto`: its status and one slot
+ * per field, always created in this order, so that every object of a class,
  * constructed or loaded, has one V8 shape (the field accessors stay monomorphic).
  */
 export function newDirectObject(proto: object, fields: readonly FieldSpec[]): StateObject {
   const obj = Object.create(proto) as StateObject;
-  obj[LOADED] = false;
-  obj[USED] = false;
+  obj[STATUS] = GHOST;
   for (const f of fields) obj[f.slot] = undefined;
-  obj[EXTRA] = undefined;
   return obj;
 }
-
-/** Own property of a direct object holding unknown keys of its loaded record (see `installDirect`). */
-export const EXTRA: unique symbol = Symbol('tidaldb.extra');
 
 /** What a persistent object needs from the connection that manages it (ZODB's "jar"). */
 export interface Jar {
@@ -98,15 +93,18 @@ function isBookkeeping(key: string | symbol): boolean {
 }
 
 /**
- * Own property of a direct object: true while its state is in memory. A direct object is its own
- * state object: its field values are in its slots, so a field read touches one object, as a
- * plain read does (with a separate state object, reads of objects loaded at different times
- * touched two places in memory and ran twice as slow).
+ * Own property of a direct object: GHOST, LOADED, or USED_LOADED once read since the object cache
+ * last looked (the cache's second-chance bit). A direct object is its own state object: its
+ * field values are in its slots, so a field read touches one object, as a plain read does, and
+ * costs one check while the object is loaded and used.
  */
-export const LOADED: unique symbol = Symbol('tidaldb.loaded');
+export const STATUS: unique symbol = Symbol('tidaldb.status');
+export const GHOST = 0;
+export const LOADED = 1;
+export const USED_LOADED = 2;
 
 /**
- * Own property of every state object: the object cache's second-chance bit, set by every read.
+ * Own property of the state objects of Proxy-tracked objects: the object cache's second-chance bit, set by every read.
  * It lives on the state rather than the meta because a read touches the state anyway.
  */
 export const USED: unique symbol = Symbol('tidaldb.used');
@@ -133,12 +131,17 @@ export class PersistentMeta implements ProxyHandler<object> {
   /** Set by every read (false for a ghost): the object cache's second-chance bit. */
   get used(): boolean {
     const d = this.d;
-    return d !== null && d[USED] === true;
+    if (d === null) return false;
+    return this.direct ? d[STATUS] === USED_LOADED : d[USED] === true;
   }
   set used(value: boolean) {
     const d = this.d;
-    if (d !== null) d[USED] = value;
+    if (d === null) return;
+    if (this.direct) d[STATUS] = value ? USED_LOADED : LOADED;
+    else d[USED] = value;
   }
+  /** Keys of a direct object's loaded record that are not declared fields: written back as they were. */
+  extra: Record<string, unknown> | undefined = undefined;
   /** The object cache's LRU ring links (owned by the cache). */
   prev: PersistentMeta | null = null;
   next: PersistentMeta | null = null;
@@ -177,7 +180,7 @@ export class PersistentMeta implements ProxyHandler<object> {
     if (this.direct) {
       const obj = this.shell as StateObject;
       for (const f of this.fields) obj[f.slot] = undefined;
-      if (obj[EXTRA] !== undefined) obj[EXTRA] = undefined;
+      this.extra = undefined;
       return obj;
     }
     const d = Object.create(Object.getPrototypeOf(this.shell) as object) as StateObject;
@@ -191,7 +194,8 @@ export class PersistentMeta implements ProxyHandler<object> {
     if (this.direct) {
       const obj = this.shell as StateObject;
       if (d === null && this.d !== null) this.newStateObject();
-      obj[LOADED] = d !== null;
+      if (d === null) obj[STATUS] = GHOST;
+      else if (obj[STATUS] === GHOST) obj[STATUS] = LOADED;
     }
     this.d = d;
   }
@@ -209,18 +213,20 @@ export class PersistentMeta implements ProxyHandler<object> {
     const d = this.shell as StateObject;
     // A direct object is its own state object: mark it loaded while the hook runs, so that the
     // hook's own field reads and writes do not try to load or register it.
-    const wasLoaded = d[LOADED] as boolean;
+    const status = d[STATUS];
     // A savepoint rollback replaces a loaded state: keep it, to put it back if the hook fails.
-    const before = wasLoaded ? [...this.fields.map((f) => this.#stash(f.slot)), this.#stash(EXTRA)] : [];
+    const before = status !== GHOST ? this.fields.map((f) => this.#stash(f.slot)) : [];
+    const extra = this.extra;
     this.newStateObject();
-    d[LOADED] = true;
+    d[STATUS] = LOADED;
     this.#installing = true;
     try {
       (d as unknown as { _p_setState(s: Record<string, unknown>): void })._p_setState(state);
     } catch (err) {
       this.newStateObject();
       for (const [slot, value] of before) d[slot] = value;
-      d[LOADED] = wasLoaded;
+      this.extra = extra;
+      d[STATUS] = status;
       throw err;
     } finally {
       this.#installing = false;
@@ -247,9 +253,8 @@ export class PersistentMeta implements ProxyHandler<object> {
    * If the hook throws the object stays a ghost.
    */
   install(state: Record<string, unknown>, serial: Tid, size: number): void {
-    const d = this.#setState(state);
-    d[USED] = true;
-    this.setStateObject(d);
+    this.setStateObject(this.#setState(state));
+    this.used = true;
     this.serial = serial;
     this.size = size;
     this.transition('access');
@@ -275,6 +280,12 @@ export class PersistentMeta implements ProxyHandler<object> {
   loaded(): StateObject {
     this.activate();
     return this.d as StateObject;
+  }
+
+  /** A read of a direct object that is a ghost or not marked used: loads it and marks it used. */
+  read(): void {
+    this.activate();
+    this.used = true;
   }
 
   /** Runs before any tracked write: refuses Broken objects, loads ghosts, registers saved objects. */

@@ -315,6 +315,9 @@ export class CommitCore {
   /** The durable write of a batch; `results` gets a tid, a LockBusy or an error per transaction, in order. */
   #write(batch: readonly CommitTxn[], results: Array<Tid | LockBusy | Error>): void {
     this.#backend.write((w) => {
+      // While any lock entry is left, every validation reads each object's lock: a one-phase
+      // commit clears the entries 2PC commits released rather than waiting for a batch of them.
+      if (this.#released.size > 0 && batch.some((txn) => txn.onePhase)) this.#deleteReleased(w);
       const first = w.lastTid();
       let last = first;
       let maxOid = -1n;
