@@ -21,10 +21,20 @@ export type FieldValues<F extends FieldDefaults> = {
   -readonly [K in keyof F]: F[K] extends (...args: never[]) => infer R ? R : F[K];
 };
 
-/** The class `Base.withFields(defaults)` returns: constructible with initial field values, with Base's statics. */
+/** Types only: the fields a class made by `withFields` declares, its parents' included. */
+declare const declaredFields: unique symbol;
+
+/** The fields `Base` declares (through earlier `withFields` calls), or none. */
+type InheritedFields<Base> = Base extends { readonly [declaredFields]?: infer G } ? G : Record<never, never>;
+
+/**
+ * The class `Base.withFields(defaults)` returns: constructible with initial values of any of its
+ * fields (inherited ones too), with Base's statics.
+ */
 export type WithFields<Base extends abstract new (...args: never[]) => object, F extends FieldDefaults> = Omit<Base, 'prototype'> & {
-  new (init?: Partial<FieldValues<F>>): InstanceType<Base> & FieldValues<F>;
+  new (init?: Partial<InheritedFields<Base> & FieldValues<F>>): InstanceType<Base> & FieldValues<F>;
   prototype: InstanceType<Base> & FieldValues<F>;
+  readonly [declaredFields]?: InheritedFields<Base> & FieldValues<F>;
 };
 
 function metaOfThis(obj: object): PersistentMeta {

@@ -10,8 +10,14 @@
  * `durability: 'none'`.
  *
  * Reads outside writes use lmdb-js's shared read transaction, which lmdb-js resets after a
- * timer tick (`setTimeout(0)`) and `refresh()` resets at once; no read transaction is held across turns (open read transactions make the file
- * grow).
+ * timer tick (`setTimeout(0)`) and `refresh()` resets at once; no read transaction is held across
+ * turns (open read transactions make the file grow).
+ *
+ * `refresh()` renews the snapshot at most once per synchronous stretch of code (until the next
+ * microtask checkpoint), unless this process wrote since: code that runs without yielding cannot
+ * have learned of another process's commit in between (that takes an I/O callback, which runs
+ * after a checkpoint), so a second renewal could not change what it may observe. This is
+ * lmdb-js's own rule for plain reads, and it makes opening connections in a loop cheap.
  */
 import { TransactionFlags, type RootDatabase } from 'lmdb';
 import { ZERO_TID, idToBigInt, oidFromBigInt, type Oid, type Tid } from '../../ids.ts';
@@ -39,6 +45,9 @@ interface DbiStat {
 const FLAGS_DURABLE = (TransactionFlags.ABORTABLE | TransactionFlags.SYNCHRONOUS_COMMIT) as TransactionFlags;
 const FLAGS_NO_FLUSH = (TransactionFlags.ABORTABLE | TransactionFlags.NO_SYNC_FLUSH) as TransactionFlags;
 
+/** Writes by every LmdbBackend of this process (several may share a database): any one makes every refreshed snapshot stale. */
+let writesInProcess = 0;
+
 /** Backend of LmdbStorage. */
 export class LmdbBackend implements Backend, BackendWriter {
   readonly reader = this;
@@ -53,6 +62,13 @@ export class LmdbBackend implements Backend, BackendWriter {
   #knownLastTid: Tid | null = null;
   #knownPackMarker: LockHolder | undefined | null = null;
   #wrote = false;
+  /** `writesInProcess` when this stretch of code refreshed, or -1 once a checkpoint passed. */
+  #refreshedAt = -1;
+  /** The last tid read since that refresh. */
+  #refreshedLastTid: Tid | null = null;
+  readonly #expire = (): void => {
+    this.#refreshedAt = -1;
+  };
 
   /** Wraps an environment opened (and checked) by `openEnvironment`. */
   constructor(
@@ -83,7 +99,9 @@ export class LmdbBackend implements Backend, BackendWriter {
       }, kind === 'commit' ? this.#commitFlags : FLAGS_NO_FLUSH));
       // An empty write consumes no transaction id: only a real one moves what we know forward.
       if (this.#wrote) this.#knownId = this.#writeId;
+      writesInProcess += 1;
     } catch (err) {
+      writesInProcess += 1;
       this.#knownLastTid = null;
       this.#knownPackMarker = null;
       // lmdb-js renews the read snapshot after a commit, not after an abort: without this, a
@@ -102,7 +120,11 @@ export class LmdbBackend implements Backend, BackendWriter {
   }
 
   refresh(): void {
+    if (this.#refreshedAt === writesInProcess) return;
     this.#env.resetReadTxn();
+    this.#refreshedLastTid = null;
+    if (this.#refreshedAt === -1) queueMicrotask(this.#expire);
+    this.#refreshedAt = writesInProcess;
   }
 
   async close(): Promise<void> {
@@ -134,11 +156,14 @@ export class LmdbBackend implements Backend, BackendWriter {
     // Inside a write, a cursor costs more than the whole rest of a small commit: use what this
     // backend knows when no one else has written since.
     if (this.#writeId !== 0 && this.#knownLastTid !== null) return this.#knownLastTid;
+    const fresh = this.#writeId === 0 && this.#refreshedAt === writesInProcess;
+    if (fresh && this.#refreshedLastTid !== null) return this.#refreshedLastTid;
     const last = lmdbCall('read', this.name, () => {
       for (const key of this.#db.transactions.getKeys({ reverse: true, limit: 1 })) return key as Tid;
       return ZERO_TID;
     });
     if (this.#writeId !== 0) this.#knownLastTid = last;
+    else if (fresh) this.#refreshedLastTid = last;
     return last;
   }
 
