@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { types } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   PERSISTENT_EVENTS,
@@ -19,8 +20,20 @@ class Item extends Persistent {
 }
 registerClass('test.lifecycle.Item', Item);
 
+class FieldsItem extends Persistent.withFields({ value: 1 }) {}
+registerClass('test.lifecycle.FieldsItem', FieldsItem);
+
+type AnyItem = Persistent & { value: number };
+type ItemClass = new () => AnyItem;
+
+/** Both kinds of persistent class: objects behind a Proxy, and objects with declared fields (no Proxy). */
+const ITEM_CLASSES: ReadonlyArray<[string, ItemClass]> = [
+  ['a Proxy-tracked class', Item],
+  ['a class with declared fields', FieldsItem],
+];
+
 interface Subject {
-  item: Item;
+  item: AnyItem;
   conn: Connection;
   tm: TransactionManager;
 }
@@ -32,16 +45,16 @@ beforeEach(async () => {
 });
 afterEach(async () => dispose());
 
-/** An item in `state`, with the connection and transaction manager it lives in. */
-async function subjectIn(state: PersistentState): Promise<Subject> {
+/** An item of class `Class` in `state`, with the connection and transaction manager it lives in. */
+async function subjectIn(Class: ItemClass, state: PersistentState): Promise<Subject> {
   const tm = new TransactionManager();
   const conn = db.open({ transactionManager: tm });
   if (state === 'unsaved') {
-    const item = new Item();
+    const item = new Class();
     conn.add(item);
     return { item, conn, tm };
   }
-  const item = new Item();
+  const item = new Class();
   conn.root().set('item', item);
   await tm.commit();
   if (state === 'ghost') item._p_deactivate();
@@ -67,36 +80,42 @@ const apply: Record<PersistentEvent, (s: Subject) => Promise<void> | void> = {
 };
 
 describe('the persistent lifecycle follows its one transition table', () => {
-  for (const state of PERSISTENT_STATES) {
-    for (const event of PERSISTENT_EVENTS) {
-      const next = TRANSITIONS[state][event];
-      if (next === null) continue;
-      it(`moves a ${state} object to ${next} on ${event}`, async () => {
-        const subject = await subjectIn(state);
-        await apply[event](subject);
-        expect(subject.item._p_state).toBe(next);
-      });
+  describe.each(ITEM_CLASSES)('for objects of %s', (_kind, Class) => {
+    it('walks objects of that kind: behind a Proxy only for the class without declared fields', () => {
+      expect(types.isProxy(new Class())).toBe(Class === Item);
+    });
+
+    for (const state of PERSISTENT_STATES) {
+      for (const event of PERSISTENT_EVENTS) {
+        const next = TRANSITIONS[state][event];
+        if (next === null) continue;
+        it(`moves a ${state} object to ${next} on ${event}`, async () => {
+          const subject = await subjectIn(Class, state);
+          await apply[event](subject);
+          expect(subject.item._p_state).toBe(next);
+        });
+      }
     }
-  }
+
+    it('leaves a ghost a ghost when a transaction commits other changes', async () => {
+      const { item, conn, tm } = await subjectIn(Class, 'ghost');
+      conn.root().set('other', 1);
+      await tm.commit();
+      expect(item._p_state).toBe('ghost');
+    });
+
+    it('un-adding clears the oid and the connection of an added object', async () => {
+      const { item, tm } = await subjectIn(Class, 'unsaved');
+      expect(item._p_oid).not.toBeNull();
+      await tm.abort();
+      expect(item._p_oid).toBeNull();
+      expect(item._p_jar).toBeNull();
+    });
+  });
 
   it('lists as impossible exactly the transitions that make no sense: storing or un-adding a ghost, un-adding a stored object', () => {
     const impossible = PERSISTENT_STATES.flatMap((s) => PERSISTENT_EVENTS.filter((e) => TRANSITIONS[s][e] === null).map((e) => `${s}:${e}`));
     expect(impossible).toEqual(['ghost:commit', 'ghost:unadd', 'saved:unadd', 'changed:unadd']);
-  });
-
-  it('leaves a ghost a ghost when a transaction commits other changes', async () => {
-    const { item, conn, tm } = await subjectIn('ghost');
-    conn.root().set('other', 1);
-    await tm.commit();
-    expect(item._p_state).toBe('ghost');
-  });
-
-  it('un-adding clears the oid and the connection of an added object', async () => {
-    const { item, tm } = await subjectIn('unsaved');
-    expect(item._p_oid).not.toBeNull();
-    await tm.abort();
-    expect(item._p_oid).toBeNull();
-    expect(item._p_jar).toBeNull();
   });
 
   it('is printed in docs/guide/persistent-classes.md exactly as in the code', () => {
