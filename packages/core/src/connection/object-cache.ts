@@ -23,6 +23,10 @@ const MIN_SWEEP = 1024;
  *   `estimatedBytes`; ghosts are not in the ring and are held only weakly, so a ghost nobody
  *   references is garbage-collected and memory stays bounded by the limits plus what the
  *   application holds;
+ * - the identity map holds an object strongly until it first becomes a ghost, then through a
+ *   WeakRef for good: objects added by this connection need no WeakRef until the cache lets them
+ *   go (a WeakRef per new object was 6 % of an add), and objects that come and go as ghosts do
+ *   not trade one WeakRef for another at every load (which cost hot reads a quarter);
  * - `gc()` (run at transaction boundaries, never in the middle of one) turns least recently used
  *   saved objects into ghosts until the limits hold; it never touches changed or unsaved objects.
  *
@@ -30,8 +34,12 @@ const MIN_SWEEP = 1024;
  * single store on the read path, which cannot afford to relink a list), and `gc` gives objects
  * with the bit set a second chance before evicting them.
  */
+function deref(entry: object | WeakRef<object> | undefined): object | undefined {
+  return entry instanceof WeakRef ? (entry.deref() as object | undefined) : entry;
+}
+
 export class ObjectCache {
-  readonly #map = new Map<Oid, WeakRef<object>>();
+  readonly #map = new Map<Oid, object | WeakRef<object>>();
   // Sentinel of the circular LRU ring: `next` is the most recently used end.
   readonly #ring = { prev: null, next: null } as unknown as PersistentMeta;
   #count = 0;
@@ -60,12 +68,12 @@ export class ObjectCache {
 
   /** The object with this oid, if the connection has it (ghost or not). */
   get(oid: Oid): object | undefined {
-    return this.#map.get(oid)?.deref();
+    return deref(this.#map.get(oid));
   }
 
   /** Adds an object that just got its oid (a new ghost, a loaded object or an added one). */
   add(meta: PersistentMeta): void {
-    this.#map.set(meta.oid as Oid, new WeakRef(meta.proxy));
+    this.#map.set(meta.oid as Oid, meta.state === 'ghost' ? new WeakRef(meta.proxy) : meta.proxy);
     if (meta.state !== 'ghost') this.#link(meta);
     if (this.#map.size > this.#sweepAt) this.#sweep();
   }
@@ -73,15 +81,18 @@ export class ObjectCache {
   /** Forgets an object (an added object whose transaction aborted). */
   remove(meta: PersistentMeta): void {
     const oid = meta.oid;
-    if (oid !== null && this.#map.get(oid)?.deref() === meta.proxy) this.#map.delete(oid);
+    if (oid !== null && deref(this.#map.get(oid)) === meta.proxy) this.#map.delete(oid);
     if (meta.next !== null) this.#unlink(meta);
   }
 
   /** Keeps the ring in step with a lifecycle transition of one of the cache's objects. */
   stateChanged(meta: PersistentMeta, from: PersistentState, to: PersistentState): void {
-    if (meta.oid === null) return;
+    const oid = meta.oid;
+    if (oid === null) return;
     if (to === 'ghost') {
       if (meta.next !== null) this.#unlink(meta);
+      // From now on the application alone decides how long the object lives.
+      if (this.#map.get(oid) === meta.proxy) this.#map.set(oid, new WeakRef(meta.proxy));
     } else if (from === 'ghost') {
       this.#link(meta);
     }
@@ -141,9 +152,8 @@ export class ObjectCache {
 
   /** Invalidates every object the cache holds (the storage could not say what changed). */
   invalidateAll(keep?: (meta: PersistentMeta) => boolean): void {
-    for (const ref of [...this.#map.values()]) {
-      const obj = ref.deref();
-      const meta = metaOf(obj);
+    for (const entry of [...this.#map.values()]) {
+      const meta = metaOf(deref(entry));
       if (meta && !(keep?.(meta) ?? false)) meta.invalidate();
     }
   }
@@ -193,7 +203,7 @@ export class ObjectCache {
   }
 
   #sweep(): void {
-    for (const [oid, ref] of this.#map) if (ref.deref() === undefined) this.#map.delete(oid);
+    for (const [oid, entry] of this.#map) if (deref(entry) === undefined) this.#map.delete(oid);
     this.#sweepAt = Math.max(MIN_SWEEP, this.#map.size * 2);
   }
 }
