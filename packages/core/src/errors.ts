@@ -200,26 +200,6 @@ export class UnstorableValueError extends TidalError {
   }
 }
 
-/**
- * An object of a class with declared fields (`Persistent.withFields`) has a property that is not a
- * declared field, so it would not be stored: a class field in a subclass, or an assignment to an
- * undeclared name. Raised at commit; the transaction can be aborted with nothing written.
- */
-export class UndeclaredFieldError extends TidalError {
-  static override readonly code: string = 'UNDECLARED_FIELD';
-  constructor(
-    /** Description of the object being stored, e.g. `app.Cart oid 000…01`. */
-    readonly object: string,
-    /** The undeclared property names. */
-    readonly properties: readonly string[],
-  ) {
-    super(
-      `cannot store ${object}: ${properties.map((p) => `"${p}"`).join(', ')} ${properties.length === 1 ? 'is not a declared field' : 'are not declared fields'} ` +
-        '(declare it with withFields, or name it _v_... to keep it in memory only; a class field in the body of a subclass also makes such a property)',
-    );
-  }
-}
-
 /** A record names a class that is not registered (it loads as a Broken object; writing it fails). */
 export class BrokenObjectError extends TidalError {
   static override readonly code: string = 'BROKEN_OBJECT';

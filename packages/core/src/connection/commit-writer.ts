@@ -1,9 +1,8 @@
 import { PersistentRef } from '../codec/persistent-ref.ts';
 import { assertStorable, encodeRecord } from '../codec/record.ts';
-import { InvalidObjectReferenceError, UndeclaredFieldError, UnstorableValueError } from '../errors.ts';
+import { InvalidObjectReferenceError, UnstorableValueError } from '../errors.ts';
 import type { Oid, Tid } from '../ids.ts';
 import type { ClassRegistry, PersistentClass } from '../persistent/class-registry.ts';
-import { undeclaredProperties } from '../persistent/declared-fields.ts';
 import { metaOf, type Jar, type PersistentMeta } from '../persistent/persistent-meta.ts';
 import { findPath } from './find-path.ts';
 
@@ -50,7 +49,6 @@ function unregistered(meta: PersistentMeta): string {
  * nothing half-written.
  * @throws UnstorableValueError naming the object, the property path and the type (functions,
  *   symbols, instances of unregistered classes, persistent objects of unregistered classes)
- * @throws UndeclaredFieldError when an object of a class with declared fields has other properties
  * @throws InvalidObjectReferenceError when a state refers to a persistent object of another connection
  */
 export function serializeObjects(host: WriterHost, start: Iterable<PersistentMeta>): PreparedRecord[] {
@@ -70,10 +68,6 @@ export function serializeObjects(host: WriterHost, start: Iterable<PersistentMet
     const className = classNameOf(registry, meta);
     if (className === undefined) throw new UnstorableValueError(describeObject(registry, meta), '', unregistered(meta));
     const where = `${className} oid ${meta.oid as Oid}`;
-    if (meta.direct) {
-      const undeclared = undeclaredProperties(meta.shell);
-      if (undeclared.length > 0) throw new UndeclaredFieldError(where, undeclared);
-    }
     const state = (meta.d as unknown as { _p_getState(): Record<string, unknown> })._p_getState();
     assertStorable(state, where);
     const refOf = (obj: object): PersistentRef => {

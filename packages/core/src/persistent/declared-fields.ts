@@ -3,11 +3,25 @@
  *
  * A Proxy cannot be inlined by V8, so every property read of a Proxy-tracked object costs a trap
  * call (~14 ns here, ~20× a plain read). Declaring the fields up front lets each one be a getter
- * and setter on the class prototype instead; V8 inlines those, and a read costs a few loads more
- * than a plain one. The price: only declared fields are stored and tracked (see `withFields`).
+ * and setter on a generated class instead, over a private field of that class; V8 inlines those,
+ * and a read costs one check more than a plain one. The price: only declared fields exist.
+ *
+ * Private fields, rather than properties, hold the values and the object's status: the
+ * application cannot reach them by `Object.assign`, spread, `Object.freeze` or `delete`, so every
+ * change goes through the setters. Each `withFields` call generates one class (a "level"): the
+ * first level of a chain owns the status; every level owns the slots of the fields it declares.
  */
 import { ClassRegistrationError } from '../errors.ts';
-import { FIELDS, isSpecialName, metaOf, META, STATUS, USED_LOADED, type FieldSpec, type PersistentMeta, type StateObject } from './persistent-meta.ts';
+import {
+  FIELDS,
+  isConstructingGhost,
+  isSpecialName,
+  META,
+  USED_LOADED,
+  type DirectSlots,
+  type FieldSpec,
+  type PersistentMeta,
+} from './persistent-meta.ts';
 
 /**
  * Declared fields: each value is the field's default, a primitive (`0`, `''`, `false`, `null`,
@@ -37,138 +51,182 @@ export type WithFields<Base extends abstract new (...args: never[]) => object, F
   readonly [declaredFields]?: InheritedFields<Base> & FieldValues<F>;
 };
 
-function metaOfThis(obj: object): PersistentMeta {
-  return (obj as { [META]: PersistentMeta })[META];
-}
-
-/**
- * The accessor pair of one field: reads load a ghost, writes mark the object changed.
- *
- * Generated code, so that each accessor is a small function of its own with the field's slot as
- * a constant of its context; V8 inlines it into the caller. (A shared accessor taking the slot
- * from a closure measured 1.5x slower: bench/persistent-read.bench.ts.)
- */
-function accessor(slot: symbol): PropertyDescriptor {
-  const make = new Function(
-    'META',
-    'STATUS',
-    'USED_LOADED',
-    'SLOT',
-    `return [
-      function get() { if (this[STATUS] !== USED_LOADED) this[META].read(); return this[SLOT]; },
-      function set(value) { this[META].willWrite(); this[SLOT] = value; },
-    ];`,
-  ) as (meta: symbol, status: symbol, usedLoaded: number, slot: symbol) => [() => unknown, (value: unknown) => void];
-  const [get, set] = make(META, STATUS, USED_LOADED, slot);
-  return { get, set, enumerable: false, configurable: true };
-}
+/** Names the generated classes define themselves, or that would change how objects behave. */
+const RESERVED = new Set(['constructor', 'then', 'toJSON', '__proto__']);
 
 function fieldSpec(name: string, value: unknown, inherited: readonly FieldSpec[], proto: object): FieldSpec {
   const refuse = (why: string): never => {
     throw new ClassRegistrationError(`cannot declare field "${name}": ${why}`);
   };
-  if (isSpecialName(name) || name.startsWith('_p_')) refuse('_p_ and _v_ names are bookkeeping and volatile properties, never stored fields');
-  if (name === 'constructor' || name === 'then') refuse('the name is reserved');
+  if (name.startsWith('_p_')) refuse('_p_ names are bookkeeping');
+  if (RESERVED.has(name)) refuse('the name is reserved');
   if (inherited.some((f) => f.name === name)) refuse('a parent class already declares it');
   if (name in proto) refuse('the class already has a property or method of that name');
-  const slot = Symbol(name);
-  if (typeof value === 'function') return { name, slot, initial: value as () => unknown, value: undefined };
+  const volatile = isSpecialName(name);
+  if (typeof value === 'function') return { name, volatile, initial: value as () => unknown, value: undefined };
   if (typeof value === 'object' && value !== null) {
     refuse(`a default must be a primitive or a factory, or every object would share one ${Array.isArray(value) ? 'array' : 'object'} (write ${name}: () => ...)`);
   }
   if (typeof value === 'symbol') refuse('a symbol cannot be stored');
-  return { name, slot, initial: undefined, value };
+  return { name, volatile, initial: undefined, value };
+}
+
+/** The static functions a generated level has over its own private fields. */
+interface Level {
+  status(obj: object): number;
+  setStatus(obj: object, status: number): void;
+  clear(obj: object): void;
+  stash(obj: object): unknown[];
+  unstash(obj: object, values: unknown[]): void;
+  /** Gives the level's fields their defaults (a new object). */
+  init(obj: object): void;
+  /** The level's stored fields as one object literal (one V8 shape per class). */
+  literal(obj: object): Record<string, unknown>;
+  /** Copies the level's stored fields into `state`. */
+  copyInto(obj: object, state: Record<string, unknown>): void;
+  /** Sets the level's stored fields from `state` (defaults where it has none). @returns how many it had */
+  setFrom(obj: object, state: Record<string, unknown>): number;
+}
+
+type LevelClass = (abstract new () => object) & Level;
+
+/**
+ * Generates one level: a subclass of `Base` with a private field per declared field (and the
+ * status, on the first level), the fields' accessors, and static functions over the private
+ * fields for the meta (`DirectSlots`) and the state hooks.
+ *
+ * Generated code, so that each accessor is a small function of its own that V8 inlines into the
+ * caller, reading a private field at a constant key; the field names are embedded as JSON string
+ * literals, which are always valid JavaScript string literals.
+ */
+function generateLevel(Base: abstract new () => object, own: readonly FieldSpec[], rootStatus: ((obj: object) => number) | null): LevelClass {
+  const lit = (f: FieldSpec): string => JSON.stringify(f.name);
+  const status = rootStatus === null ? 'this.#status' : 'STATUS(this)';
+  const stored = own.map((f, i) => [f, i] as const).filter(([f]) => !f.volatile);
+  const accessors = own.map((f, i) =>
+    f.volatile
+      ? `get [${lit(f)}]() { return this.#s${i}; }\n set [${lit(f)}](v) { this.#s${i} = v; }`
+      : `get [${lit(f)}]() { if (${status} !== USED_LOADED) this[META].read(); return this.#s${i}; }\n` +
+        ` set [${lit(f)}](v) { this[META].willWrite(); this.#s${i} = v; }`,
+  );
+  const reset = (f: FieldSpec, i: number): string => (f.volatile ? `o.#s${i} = F[${i}].value;` : `o.#s${i} = undefined;`);
+  const source = `"use strict";
+    return class extends Base {
+      ${rootStatus === null ? '#status = 0;' : ''}
+      ${own.map((_, i) => `#s${i};`).join(' ')}
+      constructor() { super(); }
+      ${accessors.join('\n')}
+      ${rootStatus === null ? 'static status(o) { return o.#status; } static setStatus(o, s) { o.#status = s; }' : ''}
+      static clear(o) { ${own.map(reset).join(' ')} }
+      static stash(o) { return [${own.map((_, i) => `o.#s${i}`).join(', ')}]; }
+      static unstash(o, a) { ${own.map((_, i) => `o.#s${i} = a[${i}];`).join(' ')} }
+      static init(o) { ${own.map((_, i) => `o.#s${i} = F[${i}].initial === undefined ? F[${i}].value : F[${i}].initial();`).join(' ')} }
+      static literal(o) { return { ${stored.map(([f, i]) => `${lit(f)}: o.#s${i}`).join(', ')} }; }
+      static copyInto(o, s) { ${stored.map(([f, i]) => `s[${lit(f)}] = o.#s${i};`).join(' ')} }
+      static setFrom(o, s) {
+        let found = 0;
+        ${stored.map(([f, i]) => `if (hasOwn(s, ${lit(f)})) { o.#s${i} = s[${lit(f)}]; found++; } else o.#s${i} = F[${i}].value;`).join('\n')}
+        return found;
+      }
+    };`;
+  const make = new Function('Base', 'META', 'USED_LOADED', 'STATUS', 'F', 'hasOwn', source) as (...args: unknown[]) => LevelClass;
+  return make(Base, META, USED_LOADED, rootStatus, own, Object.hasOwn);
+}
+
+function metaOfThis(obj: object): PersistentMeta {
+  return (obj as { [META]: PersistentMeta })[META];
 }
 
 /**
  * Builds the class `Base.withFields(defaults)` returns (see `Persistent.withFields`).
- * @throws ClassRegistrationError for a field named `_p_*` / `_v_*`, `constructor` or `then`, one a
- *   parent class declares, or one that would hide a property or method of Base
+ * @throws ClassRegistrationError for a field named `_p_*`, `constructor`, `then` or `toJSON`,
+ *   one a parent class declares, one that would hide a property or method of Base, or one with
+ *   an object or symbol as its default
  */
-export function defineFieldsClass(Base: new () => object, defaults: FieldDefaults): new (init?: Record<string, unknown>) => object {
-  const inherited = (Base as { [FIELDS]?: readonly FieldSpec[] })[FIELDS] ?? [];
+export function defineFieldsClass(Base: abstract new () => object, defaults: FieldDefaults): new (init?: Record<string, unknown>) => object {
+  const parent = (Base as { [FIELDS]?: DirectSlots & { levels?: readonly LevelClass[] } })[FIELDS];
+  const inherited = parent?.fields ?? [];
   const own = Object.keys(defaults).map((name) => fieldSpec(name, defaults[name], inherited, Base.prototype as object));
   const all = [...inherited, ...own];
-  const bySlot = new Map(all.map((f) => [f.name, f.slot]));
-  const { getState, setState } = stateHooks(all);
+  const parentLevels = parent?.levels ?? [];
+  const root = parentLevels[0];
+  // The status accessor does not use `this`: the other levels call it as a plain function.
+  const Level = generateLevel(Base, own, root === undefined ? null : root.status);
+  const levels = [...parentLevels, Level];
+  const first = levels[0] as LevelClass;
+  const byName = new Set(all.map((f) => f.name));
+  const storedNames = new Set(all.filter((f) => !f.volatile).map((f) => f.name));
+  const extraOf = (state: Record<string, unknown>): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(state).filter(([k]) => !storedNames.has(k)));
 
-  class Fields extends Base {
+  class Fields extends Level {
     constructor(init?: Record<string, unknown>) {
       super();
-      // A subclass of a Proxy-tracked class (Broken, or one whose constructor returns a Proxy) cannot be direct.
-      if (metaOf(this)?.direct !== true) throw new ClassRegistrationError('withFields is only for classes extending Persistent');
-      const obj = this as unknown as StateObject;
-      for (const f of own) obj[f.slot] = f.initial === undefined ? f.value : f.initial();
+      const meta = metaOfThis(this);
+      if (root === undefined) meta.slotsReady();
+      const ghost = isConstructingGhost();
+      if (!ghost) Level.init(this);
       if (init !== undefined) {
+        const self = this as unknown as Record<string, unknown>;
         for (const key of Object.keys(init)) {
-          const slot = bySlot.get(key);
-          if (slot === undefined) throw new TypeError(`${new.target.name} has no declared field "${key}" (declared: ${[...bySlot.keys()].join(', ')})`);
-          obj[slot] = init[key];
+          if (!byName.has(key)) throw new TypeError(`${new.target.name} has no declared field "${key}" (declared: ${[...byName].join(', ')})`);
+          self[key] = init[key];
         }
+      }
+      if ((new.target as { [FIELDS]?: unknown })[FIELDS] === slots) {
+        // The most derived level: the object is complete. Anything else on it would not be
+        // stored (a class field of a class between levels): refuse it, and refuse more later.
+        const undeclared = Object.keys(this).filter((key) => !isSpecialName(key));
+        if (undeclared.length > 0) {
+          throw new TypeError(
+            `${new.target.name}: ${undeclared.join(', ')} ${undeclared.length === 1 ? 'is not a declared field' : 'are not declared fields'}; declare fields with withFields`,
+          );
+        }
+        Object.preventExtensions(this);
       }
     }
 
     /** The declared fields (and any unknown keys its record had), as stored. */
     _p_getState(): Record<string, unknown> {
-      return getState.call(this);
+      let state: Record<string, unknown>;
+      if (levels.length === 1) {
+        state = first.literal(this);
+      } else {
+        state = {};
+        for (const level of levels) level.copyInto(this, state);
+      }
+      const extra = metaOfThis(this).extra;
+      return extra === undefined ? state : { ...extra, ...state };
     }
 
-    /** Sets every declared field from the state (its default when the state lacks it); keeps unknown keys. */
+    /** Sets every declared field from the state (its default where the state has none); keeps unknown keys. */
     _p_setState(state: Record<string, unknown>): void {
-      setState.call(this, state);
+      let found = 0;
+      for (const level of levels) found += level.setFrom(this, state);
+      metaOfThis(this).extra = Object.keys(state).length === found ? undefined : extraOf(state);
     }
 
-    /** JSON of a direct object: its stored state (it has no own enumerable properties to show). */
+    /** JSON of a direct object: what `_p_getState` stores (it has no own properties to show). */
     toJSON(): Record<string, unknown> {
-      return getState.call(metaOfThis(this).loaded());
+      return (metaOfThis(this).loaded() as unknown as { _p_getState(): Record<string, unknown> })._p_getState();
     }
   }
-  for (const f of own) Object.defineProperty(Fields.prototype, f.name, accessor(f.slot));
-  Object.defineProperty(Fields, FIELDS, { value: Object.freeze(all) });
+
+  const slots: DirectSlots & { levels: readonly LevelClass[] } = {
+    fields: all,
+    Class: Fields,
+    levels,
+    status: (obj) => first.status(obj),
+    setStatus: (obj, status) => first.setStatus(obj, status),
+    clear: (obj) => {
+      for (const level of levels) level.clear(obj);
+    },
+    stash: (obj) => levels.map((level) => level.stash(obj)),
+    unstash: (obj, values) => {
+      levels.forEach((level, i) => level.unstash(obj, values[i] as unknown[]));
+    },
+  };
+  Object.defineProperty(Fields, FIELDS, { value: slots });
   Object.defineProperty(Fields, 'name', { value: `withFields(${all.map((f) => f.name).join(', ')})` });
   return Fields;
-}
-
-type GetState = (this: object) => Record<string, unknown>;
-type SetState = (this: object, state: Record<string, unknown>) => void;
-
-/**
- * The default get/set-state hooks of a class with these fields, generated so that the state
- * object is built as one literal (one V8 shape for every record of the class, which msgpackr
- * then encodes fast) and each slot is read and written at a constant key.
- */
-function stateHooks(fields: readonly FieldSpec[]): { getState: GetState; setState: SetState } {
-  // JSON string literals are valid JavaScript string literals; `__proto__` never gets here
-  // (it is refused as hiding a property).
-  const key = (f: FieldSpec): string => JSON.stringify(f.name);
-  const params = fields.map((_, i) => `S${i}`);
-  const literal = fields.map((f, i) => `${key(f)}: this[S${i}]`).join(', ');
-  const assign = fields
-    .map((f, i) => `if (hasOwn(state, ${key(f)})) { this[S${i}] = state[${key(f)}]; found++; } else this[S${i}] = F[${i}].value;`)
-    .join('\n');
-  const make = new Function(
-    'META',
-    'F',
-    'hasOwn',
-    'extraOf',
-    ...params,
-    `return {
-      getState() { const extra = this[META].extra; const s = { ${literal} }; return extra === undefined ? s : { ...extra, ...s }; },
-      setState(state) { let found = 0; ${assign}
-        this[META].extra = Object.keys(state).length === found ? undefined : extraOf(state); },
-    };`,
-  ) as (...args: unknown[]) => { getState: GetState; setState: SetState };
-  const names = new Set(fields.map((f) => f.name));
-  const extraOf = (state: Record<string, unknown>): Record<string, unknown> =>
-    Object.fromEntries(Object.entries(state).filter(([k]) => !names.has(k)));
-  return make(META, fields, Object.hasOwn, extraOf, ...fields.map((f) => f.slot));
-}
-
-/**
- * Own enumerable properties of a direct object that are neither declared fields nor `_v_` / `_p_`
- * names: values that would silently not be stored (a class field initializer in a subclass, or an
- * assignment to an undeclared name).
- */
-export function undeclaredProperties(obj: object): string[] {
-  return Object.keys(obj).filter((key) => !isSpecialName(key));
 }

@@ -28,37 +28,57 @@ import { nextState, type PersistentEvent, type PersistentState } from './state-t
 export const META: unique symbol = Symbol('tidaldb.persistent');
 
 /**
- * Static property (inherited by subclasses) of classes with declared fields: their fields in
- * declaration order, parents' first. Its presence makes a class's objects direct (no Proxy).
+ * Static property (inherited by subclasses) of classes with declared fields: how to reach their
+ * objects' slots. Its presence makes a class's objects direct (no Proxy).
  */
 export const FIELDS: unique symbol = Symbol('tidaldb.fields');
 
 /** One declared field. */
 export interface FieldSpec {
   readonly name: string;
-  /** The own property of a direct object that holds the field's value. */
-  readonly slot: symbol;
+  /** `_v_*` fields are volatile: never stored, never tracked, back to their default on deactivation. */
+  readonly volatile: boolean;
   /** The factory of a function default, called once per new object. */
   readonly initial: (() => unknown) | undefined;
   /** A primitive default; also what the field reads as in a record stored before it was declared. */
   readonly value: unknown;
 }
 
-/** The declared fields of the class whose prototype is `proto`, or undefined for Proxy classes. */
-export function declaredFieldsOf(proto: object): readonly FieldSpec[] | undefined {
-  return (proto as { constructor?: { [FIELDS]?: readonly FieldSpec[] } }).constructor?.[FIELDS];
+/**
+ * How the meta reaches the slots of a direct object: the slots are private fields of the classes
+ * `withFields` generates (declared-fields.ts), so nothing the application does to the object's
+ * own properties (assign, spread, freeze) can touch them; these functions are the only way in.
+ */
+export interface DirectSlots {
+  /** Every declared field, parents' first. */
+  readonly fields: readonly FieldSpec[];
+  /** The class ghosts are constructed with: the most derived `withFields` level. */
+  readonly Class: abstract new () => object;
+  /** GHOST, LOADED or USED_LOADED (a read since the object cache last looked). */
+  status(obj: object): number;
+  setStatus(obj: object, status: number): void;
+  /** Empties the stored fields (undefined) and resets the volatile ones to their defaults. */
+  clear(obj: object): void;
+  /** The values of every slot, and putting them back (after a failed savepoint rollback). */
+  stash(obj: object): unknown[];
+  unstash(obj: object, values: unknown[]): void;
 }
 
-/**
- * A new, empty direct object of the class whose prototype is `proto`: its status and one slot
- * per field, always created in this order, so that every object of a class,
- * constructed or loaded, has one V8 shape (the field accessors stay monomorphic).
- */
-export function newDirectObject(proto: object, fields: readonly FieldSpec[]): StateObject {
-  const obj = Object.create(proto) as StateObject;
-  obj[STATUS] = GHOST;
-  for (const f of fields) obj[f.slot] = undefined;
-  return obj;
+export const GHOST = 0;
+export const LOADED = 1;
+export const USED_LOADED = 2;
+
+/** The slots of the class whose prototype is `proto`, or undefined for Proxy classes. */
+export function directSlotsOf(proto: object): DirectSlots | undefined {
+  return (proto as { constructor?: { [FIELDS]?: DirectSlots } }).constructor?.[FIELDS];
+}
+
+/** True while `newGhost` constructs a direct object: the base constructor then makes a ghost. */
+let constructingGhost = false;
+
+/** For the Persistent constructor: is this construction one of `newGhost`'s? */
+export function isConstructingGhost(): boolean {
+  return constructingGhost;
 }
 
 /** What a persistent object needs from the connection that manages it (ZODB's "jar"). */
@@ -93,17 +113,6 @@ function isBookkeeping(key: string | symbol): boolean {
 }
 
 /**
- * Own property of a direct object: GHOST, LOADED, or USED_LOADED once read since the object cache
- * last looked (the cache's second-chance bit). A direct object is its own state object: its
- * field values are in its slots, so a field read touches one object, as a plain read does, and
- * costs one check while the object is loaded and used.
- */
-export const STATUS: unique symbol = Symbol('tidaldb.status');
-export const GHOST = 0;
-export const LOADED = 1;
-export const USED_LOADED = 2;
-
-/**
  * Own property of the state objects of Proxy-tracked objects: the object cache's second-chance bit, set by every read.
  * It lives on the state rather than the meta because a read touches the state anyway.
  */
@@ -132,13 +141,13 @@ export class PersistentMeta implements ProxyHandler<object> {
   get used(): boolean {
     const d = this.d;
     if (d === null) return false;
-    return this.direct ? d[STATUS] === USED_LOADED : d[USED] === true;
+    return this.slots === null ? d[USED] === true : this.slots.status(d) === USED_LOADED;
   }
   set used(value: boolean) {
     const d = this.d;
     if (d === null) return;
-    if (this.direct) d[STATUS] = value ? USED_LOADED : LOADED;
-    else d[USED] = value;
+    if (this.slots === null) d[USED] = value;
+    else this.slots.setStatus(d, value ? USED_LOADED : LOADED);
   }
   /** Keys of a direct object's loaded record that are not declared fields: written back as they were. */
   extra: Record<string, unknown> | undefined = undefined;
@@ -149,27 +158,38 @@ export class PersistentMeta implements ProxyHandler<object> {
   brokenClassName: string | null = null;
   /** The object users hold: a Proxy of the shell, or the shell itself for a direct object. */
   readonly proxy: object;
-  /** The declared fields of a direct object's class (empty for Proxy objects). */
-  readonly fields: readonly FieldSpec[];
-  /** True while a direct object's `_p_setState` runs: its field writes are not changes. */
-  #installing = false;
+  /** True for objects of classes with declared fields: no Proxy, accessors on the prototype. */
+  readonly direct: boolean;
+  /**
+   * True while a direct object's `_p_setState` runs, or while `newGhost` constructs it: its field
+   * writes are not changes, and its reads load nothing.
+   */
+  #installing: boolean;
 
   constructor(
-    /**
-     * The proxy target: an empty object with the class's prototype. For a direct object, the
-     * object itself, made by `newDirectObject`.
-     */
+    /** The proxy target: an empty object with the class's prototype; a direct object itself. */
     readonly shell: object,
     state: PersistentState,
-    /** True for objects of classes with declared fields: no Proxy, accessors on the prototype. */
-    readonly direct = false,
+    /**
+     * A direct object's slots. Its constructor is still running: the classes that own the slots
+     * call `slotsReady()` once they exist.
+     */
+    readonly slots: DirectSlots | null = null,
   ) {
     this.state = state;
-    this.fields = direct ? (declaredFieldsOf(Object.getPrototypeOf(shell) as object) ?? []) : [];
+    this.direct = slots !== null;
+    this.#installing = slots !== null && state === 'ghost';
     defineMeta(shell, this);
     this.d = null;
-    if (state !== 'ghost') this.setStateObject(this.newStateObject());
-    this.proxy = direct ? shell : new Proxy(shell, this);
+    if (slots === null && state !== 'ghost') this.setStateObject(this.newStateObject());
+    this.proxy = slots === null ? new Proxy(shell, this) : shell;
+  }
+
+  /** A direct object's status slot now exists: an unsaved one is loaded from the start. */
+  slotsReady(): void {
+    if (this.state === 'ghost') return;
+    this.d = this.shell as StateObject;
+    (this.slots as DirectSlots).setStatus(this.shell, LOADED);
   }
 
   /**
@@ -177,11 +197,10 @@ export class PersistentMeta implements ProxyHandler<object> {
    * its slots cleared.
    */
   newStateObject(): StateObject {
-    if (this.direct) {
-      const obj = this.shell as StateObject;
-      for (const f of this.fields) obj[f.slot] = undefined;
+    if (this.slots !== null) {
+      this.slots.clear(this.shell);
       this.extra = undefined;
-      return obj;
+      return this.shell as StateObject;
     }
     const d = Object.create(Object.getPrototypeOf(this.shell) as object) as StateObject;
     defineMeta(d, this);
@@ -191,11 +210,11 @@ export class PersistentMeta implements ProxyHandler<object> {
 
   /** Replaces the state object (null: the object becomes a ghost, and a direct one drops its values). */
   setStateObject(d: StateObject | null): void {
-    if (this.direct) {
-      const obj = this.shell as StateObject;
+    const slots = this.slots;
+    if (slots !== null) {
       if (d === null && this.d !== null) this.newStateObject();
-      if (d === null) obj[STATUS] = GHOST;
-      else if (obj[STATUS] === GHOST) obj[STATUS] = LOADED;
+      if (d === null) slots.setStatus(this.shell, GHOST);
+      else if (slots.status(this.shell) === GHOST) slots.setStatus(this.shell, LOADED);
     }
     this.d = d;
   }
@@ -205,37 +224,34 @@ export class PersistentMeta implements ProxyHandler<object> {
    * was (a ghost stays a ghost) and rethrows.
    */
   #setState(state: Record<string, unknown>): StateObject {
-    if (!this.direct) {
+    if (this.slots === null) {
       const d = this.newStateObject();
       (d as unknown as { _p_setState(s: Record<string, unknown>): void })._p_setState(state);
       return d;
     }
     const d = this.shell as StateObject;
+    const slots = this.slots;
     // A direct object is its own state object: mark it loaded while the hook runs, so that the
     // hook's own field reads and writes do not try to load or register it.
-    const status = d[STATUS];
+    const status = slots.status(d);
     // A savepoint rollback replaces a loaded state: keep it, to put it back if the hook fails.
-    const before = status !== GHOST ? this.fields.map((f) => this.#stash(f.slot)) : [];
+    const before = status !== GHOST ? slots.stash(d) : null;
     const extra = this.extra;
     this.newStateObject();
-    d[STATUS] = LOADED;
+    slots.setStatus(d, LOADED);
     this.#installing = true;
     try {
       (d as unknown as { _p_setState(s: Record<string, unknown>): void })._p_setState(state);
     } catch (err) {
       this.newStateObject();
-      for (const [slot, value] of before) d[slot] = value;
+      if (before !== null) slots.unstash(d, before);
       this.extra = extra;
-      d[STATUS] = status;
+      slots.setStatus(d, status);
       throw err;
     } finally {
       this.#installing = false;
     }
     return d;
-  }
-
-  #stash(slot: symbol): [symbol, unknown] {
-    return [slot, (this.shell as StateObject)[slot]];
   }
 
   /** Moves to the state the transition table gives for `event` and tells the jar. */
@@ -284,8 +300,15 @@ export class PersistentMeta implements ProxyHandler<object> {
 
   /** A read of a direct object that is a ghost or not marked used: loads it and marks it used. */
   read(): void {
+    if (this.#installing) return;
     this.activate();
     this.used = true;
+  }
+
+  /** `newGhost` constructed the object: empty it of what constructors wrote, and make it a ghost. */
+  ghostConstructed(): void {
+    (this.slots as DirectSlots).clear(this.shell);
+    this.#installing = false;
   }
 
   /** Runs before any tracked write: refuses Broken objects, loads ghosts, registers saved objects. */
@@ -394,11 +417,28 @@ export function metaOf(obj: unknown): PersistentMeta | undefined {
   return meta instanceof PersistentMeta ? meta : undefined;
 }
 
-/** Makes a ghost of the class whose prototype is `proto`, without running any constructor. */
+/**
+ * A direct ghost: private fields exist only on objects their classes constructed, so the object
+ * is constructed, through the `withFields` classes alone (the constructors of the application's
+ * classes below the most derived level do not run, those between levels do).
+ */
+function constructGhost(slots: DirectSlots, proto: object): PersistentMeta {
+  constructingGhost = true;
+  let obj: object;
+  try {
+    obj = Reflect.construct(slots.Class, [], (proto as { constructor: new () => object }).constructor) as object;
+  } finally {
+    constructingGhost = false;
+  }
+  const meta = metaOf(obj) as PersistentMeta;
+  meta.ghostConstructed();
+  return meta;
+}
+
+/** Makes a ghost of the class whose prototype is `proto`, without running its constructor. */
 export function newGhost(proto: object, oid: Oid, jar: Jar): PersistentMeta {
-  const fields = declaredFieldsOf(proto);
-  const meta =
-    fields === undefined ? new PersistentMeta(Object.create(proto) as object, 'ghost') : new PersistentMeta(newDirectObject(proto, fields), 'ghost', true);
+  const slots = directSlotsOf(proto);
+  const meta = slots === undefined ? new PersistentMeta(Object.create(proto) as object, 'ghost') : constructGhost(slots, proto);
   meta.oid = oid;
   meta.jar = jar;
   return meta;
@@ -409,8 +449,7 @@ export function newGhost(proto: object, oid: Oid, jar: Jar): PersistentMeta {
  * by). Only for ghosts: the next load makes a state object of the new class.
  */
 export function setGhostClass(meta: PersistentMeta, proto: object): void {
-  const fields = declaredFieldsOf(proto);
-  if (meta.direct ? fields !== meta.fields : fields !== undefined) {
+  if (directSlotsOf(proto) !== (meta.slots ?? undefined)) {
     // The object users hold is a Proxy or not, with slots for some fields or others: it cannot
     // become an object of a class of another kind.
     throw new ClassRegistrationError(

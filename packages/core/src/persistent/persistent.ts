@@ -1,7 +1,7 @@
 import { registerReferenceClass } from '../codec/record.ts';
 import type { Oid, Tid } from '../ids.ts';
 import { defineFieldsClass, type FieldDefaults, type WithFields } from './declared-fields.ts';
-import { FIELDS, isSpecialName, metaOf, newDirectObject, PersistentMeta, type FieldSpec, type Jar } from './persistent-meta.ts';
+import { FIELDS, isConstructingGhost, isSpecialName, metaOf, PersistentMeta, type DirectSlots, type Jar } from './persistent-meta.ts';
 import type { PersistentState } from './state-table.ts';
 
 function requireMeta(obj: object): PersistentMeta {
@@ -32,12 +32,11 @@ function requireMeta(obj: object): PersistentMeta {
  */
 export class Persistent {
   constructor() {
-    const fields = (new.target as { [FIELDS]?: readonly FieldSpec[] })[FIELDS];
-    if (fields !== undefined) {
-      // Made like a ghost is, so that constructed and loaded objects share one V8 shape.
-      const obj = newDirectObject(new.target.prototype as object, fields);
-      new PersistentMeta(obj, 'unsaved', true);
-      return obj as this;
+    const slots = (new.target as { [FIELDS]?: DirectSlots })[FIELDS];
+    if (slots !== undefined) {
+      // A direct object: no Proxy; the classes withFields generated finish it (slotsReady).
+      new PersistentMeta(this, isConstructingGhost() ? 'ghost' : 'unsaved', slots);
+      return;
     }
     // The constructor returns the proxy: subclass field initializers and constructor bodies
     // already run on it, so they land in the state object.
