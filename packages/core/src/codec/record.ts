@@ -88,51 +88,90 @@ const describeType = (value: unknown): string => {
 const MIN_I64 = -(1n << 63n);
 const MAX_U64 = (1n << 64n) - 1n;
 
+// assertStorable runs once per stored object: its walk allocates nothing unless it fails. The
+// objects being walked (for cycles) and the path to the current value are kept on two stacks and
+// the path is only spelled out in the error.
+const ancestors: object[] = [];
+const pathKinds: number[] = [];
+const pathKeys: Array<string | number> = [];
+const KEY = 0;
+const INDEX = 1;
+const MEMBER = 2;
+
+function pathHere(): string {
+  let path = '';
+  for (let i = 0; i < pathKinds.length; i++) {
+    const key = pathKeys[i] as string | number;
+    if (pathKinds[i] === KEY) path += path === '' ? String(key) : `.${key}`;
+    else path += pathKinds[i] === INDEX ? `[${key}]` : `{${key}}`;
+  }
+  return path;
+}
+
+function walkStorable(value: unknown, objectName: string): void {
+  switch (typeof value) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return;
+    case 'bigint':
+      if (value < MIN_I64 || value > MAX_U64) throw new UnstorableValueError(objectName, pathHere(), describeType(value));
+      return;
+    case 'function':
+    case 'symbol':
+      throw new UnstorableValueError(objectName, pathHere(), describeType(value));
+  }
+  if (value === null) return;
+  const obj = value as object;
+  if (isReference(obj)) return;
+  if (obj instanceof Date || obj instanceof Uint8Array || obj instanceof RegExp) return;
+  if (ancestors.includes(obj)) throw new UnstorableValueError(objectName, pathHere(), 'cyclic reference (use persistent objects for shared or cyclic structure)');
+  ancestors.push(obj);
+  if (Array.isArray(obj)) {
+    pathKinds.push(INDEX);
+    for (let i = 0; i < obj.length; i++) {
+      pathKeys.push(i);
+      walkStorable(obj[i], objectName);
+      pathKeys.pop();
+    }
+    pathKinds.pop();
+  } else if (obj instanceof Set) {
+    pathKinds.push(MEMBER);
+    let i = 0;
+    for (const item of obj) {
+      pathKeys.push(i++);
+      walkStorable(item, objectName);
+      pathKeys.pop();
+    }
+    pathKinds.pop();
+  } else {
+    const proto = Object.getPrototypeOf(obj) as unknown;
+    if (proto !== Object.prototype && proto !== null) throw new UnstorableValueError(objectName, pathHere(), describeType(obj));
+    pathKinds.push(KEY);
+    for (const key in obj) {
+      if (!Object.hasOwn(obj, key)) continue;
+      pathKeys.push(key);
+      // msgpackr renames this key on decode (prototype-pollution guard): refuse rather than alter.
+      if (key === '__proto__') throw new UnstorableValueError(objectName, pathHere(), 'property named __proto__');
+      walkStorable((obj as Record<string, unknown>)[key], objectName);
+      pathKeys.pop();
+    }
+    pathKinds.pop();
+    if (Object.getOwnPropertySymbols(obj).length > 0) throw new UnstorableValueError(objectName, pathHere(), 'symbol-keyed property');
+  }
+  ancestors.pop();
+}
+
 /**
  * Walks a state and throws `UnstorableValueError` at the first value the codec would not
  * round-trip faithfully. Persistent objects are not entered: they are stored on their own.
  */
 export function assertStorable(state: unknown, objectName: string): void {
-  const seen = new Set<object>();
-  const walk = (value: unknown, path: string): void => {
-    switch (typeof value) {
-      case 'string':
-      case 'number':
-      case 'boolean':
-      case 'undefined':
-        return;
-      case 'bigint':
-        if (value < MIN_I64 || value > MAX_U64) throw new UnstorableValueError(objectName, path, describeType(value));
-        return;
-      case 'function':
-      case 'symbol':
-        throw new UnstorableValueError(objectName, path, describeType(value));
-    }
-    if (value === null) return;
-    const obj = value as object;
-    if (isReference(obj)) return;
-    if (obj instanceof Date || obj instanceof Uint8Array || obj instanceof RegExp) return;
-    if (seen.has(obj)) throw new UnstorableValueError(objectName, path, 'cyclic reference (use persistent objects for shared or cyclic structure)');
-    seen.add(obj);
-    if (Array.isArray(obj)) {
-      obj.forEach((item, i) => walk(item, `${path}[${i}]`));
-    } else if (obj instanceof Set) {
-      let i = 0;
-      for (const item of obj) walk(item, `${path}{${i++}}`);
-    } else {
-      const proto = Object.getPrototypeOf(obj) as unknown;
-      if (proto !== Object.prototype && proto !== null) throw new UnstorableValueError(objectName, path, describeType(obj));
-      for (const key of Object.keys(obj)) {
-        const keyPath = path ? `${path}.${key}` : key;
-        // msgpackr renames this key on decode (prototype-pollution guard): refuse rather than alter.
-        if (key === '__proto__') throw new UnstorableValueError(objectName, keyPath, 'property named __proto__');
-        walk((obj as Record<string, unknown>)[key], keyPath);
-      }
-      if (Object.getOwnPropertySymbols(obj).length > 0) throw new UnstorableValueError(objectName, path, 'symbol-keyed property');
-    }
-    seen.delete(obj);
-  };
-  walk(state, '');
+  ancestors.length = 0;
+  pathKinds.length = 0;
+  pathKeys.length = 0;
+  walkStorable(state, objectName);
 }
 
 /**

@@ -52,42 +52,61 @@ function unregistered(meta: PersistentMeta): string {
  * @throws InvalidObjectReferenceError when a state refers to a persistent object of another connection
  */
 export function serializeObjects(host: WriterHost, start: Iterable<PersistentMeta>): PreparedRecord[] {
-  const { registry } = host;
-  const queue: PersistentMeta[] = [];
-  const queued = new Set<PersistentMeta>();
-  const enqueue = (meta: PersistentMeta): void => {
-    if (queued.has(meta)) return;
-    queued.add(meta);
-    queue.push(meta);
-  };
-  for (const meta of start) if (meta.state === 'changed' || meta.state === 'unsaved') enqueue(meta);
+  return new ObjectWriter(host).write(start);
+}
 
-  const records: PreparedRecord[] = [];
-  for (let i = 0; i < queue.length; i++) {
-    const meta = queue[i] as PersistentMeta;
-    const className = classNameOf(registry, meta);
-    if (className === undefined) throw new UnstorableValueError(describeObject(registry, meta), '', unregistered(meta));
-    const where = `${className} oid ${meta.oid as Oid}`;
-    const state = (meta.d as unknown as { _p_getState(): Record<string, unknown> })._p_getState();
-    assertStorable(state, where);
-    const refOf = (obj: object): PersistentRef => {
-      const target = metaOf(obj);
-      if (target === undefined) throw new UnstorableValueError(where, findPath(state, obj), 'persistent object without bookkeeping');
-      const targetName = classNameOf(registry, target);
-      if (targetName === undefined) throw new UnstorableValueError(where, findPath(state, obj), unregistered(target));
-      if (target.jar === null) {
-        host.adopt(target);
-        enqueue(target);
-      } else if (target.jar !== host.jar) {
-        throw new InvalidObjectReferenceError(
-          `${where} refers at ${findPath(state, obj) || '(state)'} to ${describeObject(registry, target)}, which belongs to another connection; ` +
-            'persistent objects cannot be shared between connections (load it in this connection with get(oid))',
-        );
-      }
-      return new PersistentRef(target.oid as Oid, targetName);
-    };
-    const data = encodeRecord(className, state, refOf);
-    records.push({ meta, oid: meta.oid as Oid, readTid: meta.state === 'unsaved' ? null : meta.serial, data });
+/** One commit's serialization: the queue of objects to store and the reference writer of the record being encoded. */
+class ObjectWriter {
+  readonly #queue: PersistentMeta[] = [];
+  readonly #queued = new Set<PersistentMeta>();
+  /** The object being encoded, for the reference writer's errors. */
+  #where = '';
+  #state: Record<string, unknown> = {};
+
+  constructor(readonly host: WriterHost) {}
+
+  write(start: Iterable<PersistentMeta>): PreparedRecord[] {
+    const { registry } = this.host;
+    for (const meta of start) if (meta.state === 'changed' || meta.state === 'unsaved') this.#enqueue(meta);
+    const records: PreparedRecord[] = [];
+    const queue = this.#queue;
+    for (let i = 0; i < queue.length; i++) {
+      const meta = queue[i] as PersistentMeta;
+      const className = classNameOf(registry, meta);
+      if (className === undefined) throw new UnstorableValueError(describeObject(registry, meta), '', unregistered(meta));
+      const where = `${className} oid ${meta.oid as Oid}`;
+      const state = (meta.d as unknown as { _p_getState(): Record<string, unknown> })._p_getState();
+      assertStorable(state, where);
+      this.#where = where;
+      this.#state = state;
+      const data = encodeRecord(className, state, this.#refOf);
+      records.push({ meta, oid: meta.oid as Oid, readTid: meta.state === 'unsaved' ? null : meta.serial, data });
+    }
+    return records;
   }
-  return records;
+
+  #enqueue(meta: PersistentMeta): void {
+    if (this.#queued.has(meta)) return;
+    this.#queued.add(meta);
+    this.#queue.push(meta);
+  }
+
+  /** The RefWriter: made once per commit, not once per object. */
+  readonly #refOf = (obj: object): PersistentRef => {
+    const { host } = this;
+    const target = metaOf(obj);
+    if (target === undefined) throw new UnstorableValueError(this.#where, findPath(this.#state, obj), 'persistent object without bookkeeping');
+    const targetName = classNameOf(host.registry, target);
+    if (targetName === undefined) throw new UnstorableValueError(this.#where, findPath(this.#state, obj), unregistered(target));
+    if (target.jar === null) {
+      host.adopt(target);
+      this.#enqueue(target);
+    } else if (target.jar !== host.jar) {
+      throw new InvalidObjectReferenceError(
+        `${this.#where} refers at ${findPath(this.#state, obj) || '(state)'} to ${describeObject(host.registry, target)}, which belongs to another connection; ` +
+          'persistent objects cannot be shared between connections (load it in this connection with get(oid))',
+      );
+    }
+    return new PersistentRef(target.oid as Oid, targetName);
+  };
 }
