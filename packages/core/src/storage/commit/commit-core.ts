@@ -320,7 +320,8 @@ export class CommitCore {
       if (this.#released.size > 0 && batch.some((txn) => txn.onePhase)) this.#deleteReleased(w);
       const first = w.lastTid();
       let last = first;
-      let maxOid = -1n;
+      // Oids are fixed-width lowercase hex: string order is numeric order, no BigInt per object.
+      let maxOid = '';
       for (const txn of batch) {
         const refused = txn.onePhase ? this.#validateOnePhase(w, txn) : this.#checkLocksKept(w, txn);
         if (refused !== undefined) {
@@ -332,8 +333,7 @@ export class CommitCore {
         const current = txn.currentTids;
         for (const [oid, data] of txn.final) {
           w.putRevision(oid, tid, data, current.has(oid) && current.get(oid) === undefined);
-          const n = idToBigInt(oid);
-          if (n > maxOid) maxOid = n;
+          if (oid > maxOid) maxOid = oid;
         }
         w.putTransaction(tid, { ...txn.record, oids: txn.writtenOids });
         // Written objects now have a new tid, which releases their locks; checked-only ones do not.
@@ -343,9 +343,10 @@ export class CommitCore {
       }
       if (last !== first) w.setLastTid(last);
       // Oids from newOid() are below the floor already; only oids chosen by the caller can raise it.
-      if (maxOid >= this.#oidFloor) {
-        w.raiseNextOid(maxOid + 1n);
-        this.#oidFloor = maxOid + 1n;
+      const max = maxOid === '' ? -1n : idToBigInt(maxOid as Oid);
+      if (max >= this.#oidFloor) {
+        w.raiseNextOid(max + 1n);
+        this.#oidFloor = max + 1n;
       }
     }, 'commit');
   }
