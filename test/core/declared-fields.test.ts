@@ -1,8 +1,9 @@
 /**
  * Classes with declared fields (`Persistent.withFields`): objects without a Proxy, whose fields
- * are accessors on the prototype. They must behave like Proxy-tracked objects everywhere the
- * connection is involved (ghosts, change tracking, abort, savepoints, MVCC, conflicts), store
- * exactly their declared fields, and refuse at commit what would silently not be stored.
+ * are accessors over private fields of generated classes. They must behave like Proxy-tracked
+ * objects everywhere the connection is involved (ghosts, change tracking, abort, savepoints,
+ * MVCC, conflicts), store exactly their declared fields, and refuse at once, with the engine's
+ * TypeError, any other property, which would silently not be stored.
  */
 import { types } from 'node:util';
 import fc from 'fast-check';
@@ -15,7 +16,6 @@ import {
   NoTransactionError,
   Persistent,
   TransactionManager,
-  UndeclaredFieldError,
   decodeRecord,
   globalRegistry,
   registerClass,
@@ -25,9 +25,7 @@ import {
 } from '@tidaldb/core';
 import { STORAGE_KINDS, dbEnv, storageEnv, type StorageEnv, type StorageKind } from './object-env.ts';
 
-class Cart extends Persistent.withFields({ owner: '', total: 0, items: () => [] as string[] }) {
-  _v_view: string | undefined;
-
+class Cart extends Persistent.withFields({ owner: '', total: 0, items: () => [] as string[], _v_view: undefined as string | undefined }) {
   add(item: string, price: number): void {
     this.items = [...this.items, item];
     this.total += price;
@@ -53,17 +51,21 @@ registerClass('test.fields.CouponCart', CouponCart);
 class GiftCart extends Cart {}
 registerClass('test.fields.GiftCart', GiftCart);
 
-/** The mistake UndeclaredFieldError exists for: a class field in the body of the subclass. */
+/** The usual way to try to add an undeclared property: a class field in the body of the subclass. */
 class Mistake extends Persistent.withFields({ a: 0 }) {
   extra = 1;
 }
 registerClass('test.fields.Mistake', Mistake);
 
-/** A class field repeating a declared field: its own property hides the tracked accessor. */
+/** A class field repeating a declared field: its own property would hide the tracked accessor. */
 class Repeats extends Persistent.withFields({ a: 0 }) {
   override a = 5;
 }
 registerClass('test.fields.Repeats', Repeats);
+
+/** Volatile fields with a primitive and a factory default next to a stored field. */
+class Page extends Persistent.withFields({ title: '', _v_hits: 0, _v_cache: () => new Map<string, string>() }) {}
+registerClass('test.fields.Page', Page);
 
 /** Stamps its records with a format version, which is not a field. */
 class Versioned extends Persistent.withFields({ title: '' }) {
@@ -77,6 +79,28 @@ class Versioned extends Persistent.withFields({ title: '' }) {
   }
 }
 registerClass('test.fields.Versioned', Versioned);
+
+/** Constructor calls of the two classes below, in order: [class, arguments]. */
+const constructed: Array<[string, unknown[]]> = [];
+
+/** A class between two withFields levels, whose constructor writes fields. */
+class Ledger extends Persistent.withFields({ owner: '', balance: 0 }) {
+  constructor(...args: unknown[]) {
+    super();
+    constructed.push(['Ledger', args]);
+    this.owner = 'set by the constructor';
+    this.balance = -1;
+  }
+}
+
+class NotedLedger extends Ledger.withFields({ note: '' }) {
+  constructor(note: string) {
+    super();
+    constructed.push(['NotedLedger', [note]]);
+    this.note = note;
+  }
+}
+registerClass('test.fields.NotedLedger', NotedLedger);
 
 class Customer extends Persistent.withFields({ name: '' }) {}
 registerClass('test.fields.Customer', Customer);
@@ -139,14 +163,22 @@ describe.each(STORAGE_KINDS)('objects of a class with declared fields (%s storag
     });
 
   it('are plain objects, not Proxies: the fields are accessors on the prototype, and the object has no own enumerable properties', () => {
-    const cart = new Cart();
+    const cart = new Cart({ owner: 'ann', _v_view: '<cart>' });
     expect(types.isProxy(cart)).toBe(false);
     expect(cart).toBeInstanceOf(Cart);
     expect(cart).toBeInstanceOf(Persistent);
-    expect(Object.keys(cart)).toEqual(['_v_view']);
+    expect(Object.keys(cart)).toEqual([]);
     expect(Object.keys(new Tally())).toEqual([]);
+    expect({ ...cart }).toEqual({});
     expect('owner' in cart).toBe(true);
     expect(Object.hasOwn(cart, 'owner')).toBe(false);
+    expect(Object.hasOwn(cart, '_v_view')).toBe(false);
+  });
+
+  it('are not extensible once constructed', () => {
+    expect(Object.isExtensible(new Cart())).toBe(false);
+    expect(Object.isExtensible(new CouponCart())).toBe(false);
+    expect(Object.isExtensible(new GiftCart())).toBe(false);
   });
 
   it('take initial field values in the constructor and give every other field its default', () => {
@@ -175,7 +207,7 @@ describe.each(STORAGE_KINDS)('objects of a class with declared fields (%s storag
     expect(calls).toBe(3);
   });
 
-  it('store exactly the declared fields, never _v_ properties', async () => {
+  it('store exactly the declared fields, never _v_ fields', async () => {
     const cart = await savedCart();
     cart._v_view = '<cart>';
     cart.total = 4;
@@ -292,14 +324,79 @@ describe.each(STORAGE_KINDS)('objects of a class with declared fields (%s storag
     expect((await readBack()).total).toBe(3);
   });
 
-  it('keep _v_ properties in memory only: they never mark the object changed, and they survive deactivation', async () => {
+  it('keep declared _v_ fields in memory only: assigning one never marks the object changed, and reading one never loads a ghost', async () => {
     const cart = await savedCart();
     cart._v_view = '<cart>';
     expect(cart._p_state).toBe('saved');
+    expect(cart._v_view).toBe('<cart>');
+    expect('_v_view' in cart._p_getState()).toBe(false);
     cart._p_deactivate();
     expect(cart._p_state).toBe('ghost');
-    expect(cart._v_view).toBe('<cart>');
+    expect(cart._v_view).toBeUndefined();
     expect(cart._p_state).toBe('ghost');
+  });
+
+  it('give declared _v_ fields back their default whenever the object becomes a ghost: deactivation, invalidation and abort', async () => {
+    const page = new Page({ title: 'home', _v_hits: 7 });
+    expect(page._v_hits).toBe(7);
+    conn.root().set('page', page);
+    await tm.commit();
+    expect(storedState(db, page._p_oid)).toEqual({ className: 'test.fields.Page', state: { title: 'home' } });
+    expect(page._v_hits).toBe(7); // committing does not unload it
+
+    page._p_deactivate();
+    expect([page._v_hits, page._p_state]).toEqual([0, 'ghost']);
+
+    expect(page.title).toBe('home');
+    page._v_hits = 1;
+    page._p_invalidate();
+    expect([page._v_hits, page._p_state]).toEqual([0, 'ghost']);
+
+    page.title = 'index';
+    page._v_hits = 2;
+    await tm.abort();
+    expect([page._v_hits, page._p_state]).toEqual([0, 'ghost']);
+    expect(page.title).toBe('home');
+  });
+
+  it('never store declared _v_ fields, whatever they hold, on the first store or on a change', async () => {
+    const page = new Page({ title: 'home', _v_hits: 3 });
+    page._v_cache.set('html', '<h1>home</h1>');
+    conn.root().set('page', page);
+    await tm.commit();
+    page._v_hits = 4;
+    expect(page._p_state).toBe('saved');
+    page.title = 'index';
+    await tm.commit();
+    expect(storedState(db, page._p_oid)).toEqual({ className: 'test.fields.Page', state: { title: 'index' } });
+    expect(JSON.parse(JSON.stringify(page))).toEqual({ title: 'index' });
+  });
+
+  // BUG (persistent-meta.ts, #setState → newStateObject → DirectSlots.clear): loading a ghost
+  // resets every volatile field to its default, and assigning a volatile field does not load the
+  // ghost first, so a _v_ value assigned to a ghost is silently dropped by the next field read.
+  // A Proxy-tracked object loads before a _v_ assignment and keeps the value (as ZODB does).
+  it.fails('keep a _v_ value assigned to a ghost when a field read then loads it', async () => {
+    const cart = await savedCart();
+    cart._p_deactivate();
+    cart._v_view = '<cart>';
+    expect(cart.total).toBe(3);
+    expect(cart._v_view).toBe('<cart>');
+  });
+
+  // BUG (declared-fields.ts, generateLevel's `reset` and setFrom; persistent-meta.ts,
+  // ghostConstructed): a volatile field goes back to the spec's `value` when the object becomes a
+  // ghost or loads, which is undefined for a factory default; the factory runs only for objects
+  // made with `new`. So `_v_cache: () => new Map()` is a Map on a new object and undefined on
+  // every loaded one (and after a deactivation), and `this._v_cache.get(...)` throws there.
+  it.fails('give a _v_ field with a factory default a fresh value from the factory on a loaded object, as on a new one', async () => {
+    conn.root().set('page', new Page({ title: 'home' }));
+    await tm.commit();
+    await db.transact((c) => {
+      const page = c.root().get('page') as Page;
+      expect(page.title).toBe('home');
+      expect(page._v_cache).toBeInstanceOf(Map);
+    });
   });
 
   it('become ghosts on cacheMinimize and read their stored state again', async () => {
@@ -376,13 +473,7 @@ describe.each(STORAGE_KINDS)('objects of a class with declared fields (%s storag
     past.close();
   });
 
-  // BUG (declared-fields.ts, accessor): the generated setters are sloppy-mode functions (made with
-  // `new Function` without 'use strict'), so on a frozen object the slot assignment fails
-  // silently after willWrite() already marked the object changed: the write is lost (a commit
-  // would store the old value), and aborting then fails inside invalidation, which assigns the
-  // frozen slots (the transaction manager logs the TypeError). Freezing a Proxy-tracked object
-  // throws TypeError at once.
-  it.fails('refuse a write to a frozen object with TypeError rather than lose it, and abort cleanly', async () => {
+  it('stay readable, writable and tracked when frozen, since freezing touches only own properties and their fields are not, and abort cleanly', async () => {
     const logged: unknown[] = [];
     const quiet = new TransactionManager({ logger: { error: (_m, e) => logged.push(e), critical: (_m, e) => logged.push(e) } });
     const own = db.open({ transactionManager: quiet });
@@ -391,30 +482,57 @@ describe.each(STORAGE_KINDS)('objects of a class with declared fields (%s storag
     await quiet.commit();
     void cart.total;
     Object.freeze(cart);
+    expect(Object.isFrozen(cart)).toBe(true);
     let thrown: unknown = null;
     try {
       cart.total = 5;
     } catch (err) {
       thrown = err;
     }
+    expect(thrown).toBeNull();
+    expect([cart.total, cart._p_state]).toEqual([5, 'changed']);
+    await quiet.commit();
+    expect(await db.transact((c) => (c.root().get('frozen') as Cart).total)).toBe(5);
+    cart.total = 6;
     await quiet.abort();
     expect(logged).toEqual([]);
-    expect(thrown).toBeInstanceOf(TypeError);
+    expect(cart._p_state).toBe('ghost');
+    expect(cart.total).toBe(5);
+    own.close();
   });
 
-  // BUG (persistent-meta.ts, newDirectObject): the field slots and the status slot are enumerable
-  // own symbol properties, so Object.assign (and spread) copy them: Object.assign(target, source)
-  // writes source's values straight into target's slots, bypassing change tracking; target reads
-  // the new values but stays 'saved', and the commit stores nothing.
-  it.fails('store what Object.assign from another object of the class makes them read', async () => {
+  it('give Object.assign and spread nothing to copy from them: another object of the class stays as it was', async () => {
     const tally = new Tally();
     conn.root().set('tally', tally);
     await tm.commit();
     void tally.count;
     Object.assign(tally, new Tally({ count: 5 }));
+    expect([tally.count, tally._p_state]).toEqual([0, 'saved']);
+    expect(Object.assign({}, new Tally({ count: 5 }))).toEqual({});
+    expect({ ...new Tally({ count: 5 }) }).toEqual({});
     await tm.commit();
     const stored = await db.transact((c) => (c.root().get('tally') as Tally).count);
     expect(stored).toBe(tally.count);
+  });
+
+  it('go through the setters when Object.assign copies into them: a ghost loads, the object is changed, and the values are stored', async () => {
+    const cart = await savedCart();
+    cart._p_deactivate();
+    Object.assign(cart, { owner: 'bob', total: 4 });
+    expect(cart._p_state).toBe('changed');
+    expect([cart.owner, cart.total, cart.items]).toEqual(['bob', 4, ['pen']]);
+    await tm.commit();
+    expect(await readBack()).toEqual({ owner: 'bob', total: 4, items: ['pen'] });
+  });
+
+  it('ignore delete of a field, which is an accessor on the class rather than an own property: assigning undefined clears it', async () => {
+    const cart = await savedCart();
+    expect(delete (cart as unknown as Record<string, unknown>)['owner']).toBe(true);
+    expect([cart.owner, cart._p_state]).toEqual(['ann', 'saved']);
+    (cart as unknown as Record<string, unknown>)['owner'] = undefined;
+    expect(cart._p_state).toBe('changed');
+    await tm.commit();
+    expect(storedState(db, cart._p_oid).state).toEqual({ owner: undefined, total: 3, items: ['pen'] });
   });
 
   it("are invisible to another connection until its next transaction boundary, which invalidates its cached copy", async () => {
@@ -620,24 +738,21 @@ describe.each(STORAGE_KINDS)('properties that are not declared fields (%s storag
   });
 
   const rootKeys = (): Promise<string[]> => db.transact((c) => [...c.root().keys()].sort());
+  const assignTo = (obj: object, key: string | symbol, value: unknown): void => {
+    (obj as Record<string | symbol, unknown>)[key] = value;
+  };
 
-  it('are refused at commit with UndeclaredFieldError naming the object and the properties, and nothing is written', async () => {
-    const last = db.lastTransaction();
+  it('are refused at the assignment with TypeError, leaving the object without them, so that a commit stores exactly the declared fields', async () => {
     const cart = new Cart({ owner: 'ann' });
-    Object.assign(cart, { extra: 1, more: 2 });
+    expect(() => Object.assign(cart, { extra: 1, more: 2 })).toThrow(TypeError);
+    expect(() => Object.assign(cart, { extra: 1, more: 2 })).toThrow(/Cannot add property extra, object is not extensible/);
+    expect('extra' in cart).toBe(false);
+    expect('more' in cart).toBe(false);
     conn.root().set('cart', cart);
     conn.root().set('other', 1);
-    const failure = await tm.commit().catch((e: unknown) => e);
-    expect(failure).toBeInstanceOf(UndeclaredFieldError);
-    const err = failure as UndeclaredFieldError;
-    expect(UndeclaredFieldError.is(err)).toBe(true);
-    expect(err.code).toBe('UNDECLARED_FIELD');
-    expect(err.properties).toEqual(['extra', 'more']);
-    expect(err.object).toMatch(/^test\.fields\.Cart oid [0-9a-f]{16}$/);
-    expect(err.message).toContain('"extra", "more" are not declared fields');
-    await tm.abort();
-    expect(db.lastTransaction()).toBe(last);
-    expect(await rootKeys()).toEqual([]);
+    await tm.commit();
+    expect(await rootKeys()).toEqual(['cart', 'other']);
+    expect(storedState(db, cart._p_oid)).toEqual({ className: 'test.fields.Cart', state: { owner: 'ann', total: 0, items: [] } });
   });
 
   it('are refused on a stored object that is changed, and after abort its stored state is intact', async () => {
@@ -646,51 +761,77 @@ describe.each(STORAGE_KINDS)('properties that are not declared fields (%s storag
     await tm.commit();
     const last = db.lastTransaction();
     cart.total = 2;
-    (cart as unknown as Record<string, unknown>)['extra'] = 1;
-    await expect(tm.commit()).rejects.toThrow(UndeclaredFieldError);
+    expect(() => assignTo(cart, 'extra', 1)).toThrow(TypeError);
     await tm.abort();
     expect(db.lastTransaction()).toBe(last);
     expect(await db.transact((c) => (c.root().get('cart') as Cart).total)).toBe(1);
     expect(cart.total).toBe(1);
   });
 
-  it('catch a class field in the body of a subclass, the usual way to make one by mistake', async () => {
-    conn.root().set('m', new Mistake());
-    const failure = await tm.commit().catch((e: unknown) => e);
-    expect((failure as UndeclaredFieldError).properties).toEqual(['extra']);
-    await tm.abort();
+  it('are refused on a stored object that has no other change, and leave it unchanged', async () => {
+    const cart = new Cart();
+    conn.root().set('cart', cart);
+    await tm.commit();
+    const last = db.lastTransaction();
+    expect(() => assignTo(cart, 'extra', 1)).toThrow(TypeError);
+    expect(cart._p_state).toBe('saved');
+    await tm.commit();
+    expect(db.lastTransaction()).toBe(last);
+  });
+
+  it('are refused on a ghost without loading it', async () => {
+    const cart = new Cart();
+    conn.root().set('cart', cart);
+    await tm.commit();
+    cart._p_deactivate();
+    expect(() => assignTo(cart, 'extra', 1)).toThrow(TypeError);
+    expect(cart._p_state).toBe('ghost');
+  });
+
+  it('catch a class field in the body of a subclass, the usual way to make one by mistake, when an object is constructed', async () => {
+    expect(() => new Mistake()).toThrow(TypeError);
+    expect(() => new Mistake()).toThrow(/Cannot define property extra, object is not extensible/);
     expect(await rootKeys()).toEqual([]);
   });
 
-  it('catch a class field in a subclass that repeats a declared field, whose own property would hide the tracked accessor', async () => {
-    const obj = new Repeats();
-    expect(Object.keys(obj)).toEqual(['a']);
-    conn.root().set('r', obj);
-    const failure = await tm.commit().catch((e: unknown) => e);
-    expect((failure as UndeclaredFieldError).properties).toEqual(['a']);
+  it('catch a class field in a subclass that repeats a declared field, whose own property would hide the tracked accessor', () => {
+    expect(() => new Repeats()).toThrow(TypeError);
+    expect(() => new Repeats()).toThrow(/Cannot define property a\b/);
   });
 
-  it('do not include _v_ and _p_ properties, symbol keys or non-enumerable properties, which may be set freely', async () => {
+  it('catch class fields of a class between two withFields levels in the most derived level, naming them', () => {
+    class Middle extends Persistent.withFields({ a: 0 }) {
+      extra = 1;
+      more = 2;
+    }
+    class Bottom extends Middle.withFields({ b: 0 }) {}
+    expect(() => new Bottom()).toThrow(TypeError);
+    expect(() => new Bottom()).toThrow(/extra, more are not declared fields/);
+  });
+
+  // BUG (declared-fields.ts, the Fields constructor): the most derived level checks
+  // `Object.keys(this)` but skips _v_ and _p_ names (`!isSpecialName(key)`), a leftover of ad-hoc
+  // _v_ properties. A `_v_x = 1` class field in a class between two levels therefore stays on
+  // the object as an own enumerable property (in Object.keys and spread), on ghosts too, and is
+  // never reset when the object becomes a ghost, unlike a declared _v_ field.
+  it.fails('catch a _v_ class field of a class between two withFields levels too, which would be an undeclared volatile property', () => {
+    class Middle extends Persistent.withFields({ a: 0 }) {
+      _v_cache = 1;
+    }
+    class Bottom extends Middle.withFields({ b: 0 }) {}
+    expect(() => new Bottom()).toThrow(TypeError);
+  });
+
+  it('refuse every other own property too: undeclared _v_ and _p_ names, symbol keys and defined properties', async () => {
     const cart = new Cart();
-    const extra = cart as unknown as Record<string | symbol, unknown>;
-    extra['_v_cache'] = 1;
-    extra['_p_note'] = 2;
-    extra[Symbol('s')] = 3;
-    Object.defineProperty(cart, 'hidden', { value: 4, enumerable: false });
+    expect(() => assignTo(cart, '_v_cache', 1)).toThrow(TypeError);
+    expect(() => assignTo(cart, '_p_note', 2)).toThrow(TypeError);
+    expect(() => assignTo(cart, Symbol('s'), 3)).toThrow(TypeError);
+    expect(() => Object.defineProperty(cart, 'hidden', { value: 4, enumerable: false })).toThrow(TypeError);
+    expect(Reflect.ownKeys(cart).filter((k) => typeof k === 'string')).toEqual([]);
     conn.root().set('cart', cart);
     await tm.commit();
     expect(storedState(db, cart._p_oid).state).toEqual({ owner: '', total: 0, items: [] });
-  });
-
-  // BUG (declared-fields.ts / persistent-meta.ts): an undeclared property assigned to a stored
-  // object is not a tracked write, so when nothing else changes the object is never checked at
-  // commit: the assignment is silently lost instead of raising UndeclaredFieldError.
-  it.fails('are refused at commit even when assigned to a stored object that has no other change', async () => {
-    const cart = new Cart();
-    conn.root().set('cart', cart);
-    await tm.commit();
-    (cart as unknown as Record<string, unknown>)['extra'] = 1;
-    await expect(tm.commit()).rejects.toThrow(UndeclaredFieldError);
   });
 });
 
@@ -711,16 +852,18 @@ describe('declaring fields', () => {
     ['an object default', () => Persistent.withFields({ meta: {} }), /share one object/],
     ['a Date default', () => Persistent.withFields({ when: new Date() }), /share one object/],
     ['a symbol default', () => Persistent.withFields({ s: Symbol('s') }), /symbol/],
-    ['a _p_ name', () => Persistent.withFields({ _p_total: 0 }), /_p_ and _v_/],
-    ['a _p_ name of existing bookkeeping', () => Persistent.withFields({ _p_oid: 0 }), /_p_ and _v_/],
-    ['a _v_ name', () => Persistent.withFields({ _v_cache: 0 }), /_p_ and _v_/],
+    ['a _p_ name', () => Persistent.withFields({ _p_total: 0 }), /_p_ names are bookkeeping/],
+    ['a _p_ name of existing bookkeeping', () => Persistent.withFields({ _p_oid: 0 }), /_p_ names are bookkeeping/],
     ['constructor', () => Persistent.withFields({ constructor: 0 }), /reserved/],
     ['then', () => Persistent.withFields({ then: 0 }), /reserved/],
+    ['toJSON, which would hide the method that gives JSON.stringify the stored state', () => Persistent.withFields({ toJSON: 0 }), /reserved/],
+    ['__proto__', () => Persistent.withFields(JSON.parse('{"__proto__": 0}') as Record<string, number>), /reserved/],
+    ['a _v_ field its parent declares', () => Cart.withFields({ _v_view: '' }), /parent class already declares/],
     ['a field its parent declares', () => Cart.withFields({ owner: '' }), /parent class already declares/],
     ['a method of the class', () => WithMethod.withFields({ describe: '' }), /already has a property or method/],
     ['a getter of the class', () => WithGetter.withFields({ doubled: 0 }), /already has a property or method/],
     ['a method of every object', () => Persistent.withFields({ toString: '' }), /already has a property or method/],
-    ['a method of Persistent', () => Persistent.withFields({ _p_activate: 0 }), /_p_ and _v_/],
+    ['a method of Persistent', () => Persistent.withFields({ _p_activate: 0 }), /_p_ names are bookkeeping/],
   ])('refuses %s with ClassRegistrationError when the class is made', (_what, declare, message) => {
     expect(declare).toThrow(ClassRegistrationError);
     expect(declare).toThrow(message);
@@ -732,11 +875,11 @@ describe('declaring fields', () => {
     expect([obj.n, obj.s, obj.b, obj.z, obj.u, obj.big, obj.list]).toEqual([1, 'x', false, null, undefined, 10n, [1]]);
   });
 
-  // BUG (declared-fields.ts, fieldSpec): `name in proto` looks at the parent's prototype only, so
-  // a field named toJSON is accepted and its accessor replaces the toJSON method the generated
-  // class defines; JSON.stringify then no longer gives the stored state.
-  it.fails('refuses a field named toJSON, which would hide the method that gives JSON.stringify the stored state', () => {
-    expect(() => Persistent.withFields({ toJSON: 0 })).toThrow(ClassRegistrationError);
+  it('accepts _v_ names as volatile fields, with their defaults, outside the stored state', () => {
+    class Cached extends Persistent.withFields({ title: 't', _v_hits: 0, _v_view: undefined as string | undefined }) {}
+    const obj = new Cached({ _v_view: '<t>' });
+    expect([obj.title, obj._v_hits, obj._v_view]).toEqual(['t', 0, '<t>']);
+    expect(obj._p_getState()).toEqual({ title: 't' });
   });
 });
 
@@ -781,6 +924,39 @@ describe.each(STORAGE_KINDS)('subclasses of a class with declared fields (%s sto
     expect(storedState(db, oid())).toEqual({ className: 'test.fields.GiftCart', state: { owner: 'cy', total: 0, items: [] } });
   });
 
+  it('run the constructor of a class between two withFields levels, with no arguments, when a ghost is made, discarding its writes, and not the constructor of the registered class', async () => {
+    constructed.length = 0;
+    const made = new NotedLedger('first');
+    expect(constructed).toEqual([
+      ['Ledger', []],
+      ['NotedLedger', ['first']],
+    ]);
+    expect([made.owner, made.balance, made.note]).toEqual(['set by the constructor', -1, 'first']);
+    made.owner = 'ann';
+    made.balance = 10;
+    // Stored through a connection kept open, so that the load below happens in another one.
+    const tm = new TransactionManager();
+    const writer = db.open({ transactionManager: tm });
+    writer.root().set('ledger', made);
+    await tm.commit();
+    const last = db.lastTransaction();
+
+    constructed.length = 0;
+    const loaded = await db.transact((conn) => {
+      const ledger = conn.root().get('ledger') as NotedLedger;
+      expect(ledger._p_state).toBe('ghost');
+      expect(constructed).toEqual([['Ledger', []]]);
+      const fields = [ledger.owner, ledger.balance, ledger.note];
+      expect(ledger._p_state).toBe('saved');
+      return fields;
+    });
+    expect(loaded).toEqual(['ann', 10, 'first']);
+    expect(constructed).toEqual([['Ledger', []]]);
+    expect(db.lastTransaction()).toBe(last);
+    expect(storedState(db, made._p_oid).state).toEqual({ owner: 'ann', balance: 10, note: 'first' });
+    writer.close();
+  });
+
   it('may override the state hooks, calling super, to store another representation', async () => {
     await db.transact((conn) => conn.root().set('doc', new Versioned({ title: 'Persuasion' })));
     const oid = await db.transact((conn) => {
@@ -793,10 +969,7 @@ describe.each(STORAGE_KINDS)('subclasses of a class with declared fields (%s sto
     expect(storedState(db, oid).state).toEqual({ title: 'Persuasion (1817)', v: 2 });
   });
 
-  // BUG (declared-fields.ts, toJSON): toJSON calls the class's generated getState directly rather
-  // than `_p_getState`, so an overridden hook is bypassed and JSON.stringify does not give the
-  // state that is stored (the util.inspect output, which calls `_p_getState`, does).
-  it.fails('give JSON.stringify the state an overridden _p_getState stores', () => {
+  it('give JSON.stringify the state an overridden _p_getState stores', () => {
     class Stamped extends Persistent.withFields({ title: '' }) {
       override _p_getState(): Record<string, unknown> {
         return { ...super._p_getState(), v: 2 };
