@@ -53,23 +53,35 @@ export class Persistent {
    * registerClass('shop.Cart', Cart);
    * const cart = new Cart({ owner: 'ann' });
    * ```
-   * Each field becomes a getter and setter on the class: reading one loads a ghost, assigning
-   * one marks the object changed. Property reads run at about a third of the speed of a plain
-   * object's, against a twentieth through the Proxy of a class without declared fields.
+   * Each field becomes a getter and setter on a class `withFields` generates, over a private field
+   * of that class: reading one loads a ghost, assigning one marks the object changed. Property
+   * reads run at about a third of the speed of a plain object's, against a twentieth through the
+   * Proxy of a class without declared fields.
    *
-   * The price: exactly the declared fields are stored. Do not give a subclass class fields
-   * (`extra = 1` in the class body) or assign undeclared properties: such properties are refused
-   * at commit with UndeclaredFieldError. Declare more fields with `Cart.withFields({...})`.
-   * `_v_*` properties stay volatile as usual (and survive deactivation). `delete` does not apply
-   * to fields: assign `undefined`. `Object.keys` and spread see no fields (they live on the
-   * prototype); `JSON.stringify` gives the stored state.
+   * The price: the declared fields are the only properties an object has, and exactly they are
+   * stored. Objects are not extensible once constructed: assigning an undeclared property (`_v_*`
+   * and `_p_*` names, symbols included) throws TypeError at once, and so does constructing an
+   * object of a subclass with class fields (`extra = 1` in the class body). Declare more fields
+   * with `Cart.withFields({...})`. Volatile data is declared too, under a `_v_` name
+   * (`_v_view: undefined as string | undefined`): never stored, never marking the object changed,
+   * never loading a ghost, and back to its default whenever the object becomes a ghost or loads.
+   * `Object.keys`, spread and `Object.assign` from such an object see nothing; `Object.assign`
+   * into one goes through the setters; `Object.freeze` leaves the fields writable and tracked;
+   * `delete` does nothing to a field (assign `undefined`). `JSON.stringify` gives what
+   * `_p_getState` stores.
+   *
+   * Loading runs no constructor of the registered class (its private fields and class field
+   * initializers do not exist on loaded objects). The constructor of a class between two
+   * `withFields` levels (`Cart` in `Cart.withFields({...})`) runs, with no arguments, for every
+   * object, ghosts included; what it writes to a ghost is discarded.
    *
    * @param defaults each field's default: a primitive, or a factory called once per new object
    *   (so no two objects share a mutable default). A record stored before a field was declared
    *   reads the primitive default (undefined for a factory field).
    * @returns a class whose constructor takes optional initial values of its fields
-   * @throws ClassRegistrationError for a field named `_p_*`, `_v_*`, `constructor` or `then`,
-   *   declared twice, hiding a property or method, or with an object as its default
+   * @throws ClassRegistrationError for a field named `_p_*`, `constructor`, `then`, `toJSON` or
+   *   `__proto__`, declared twice, hiding a property or method, or with an object or symbol as
+   *   its default
    */
   static withFields<B extends new () => Persistent, F extends FieldDefaults>(this: B, defaults: F): WithFields<B, F> {
     return defineFieldsClass(this, defaults) as unknown as WithFields<B, F>;
