@@ -372,11 +372,7 @@ describe.each(STORAGE_KINDS)('objects of a class with declared fields (%s storag
     expect(JSON.parse(JSON.stringify(page))).toEqual({ title: 'index' });
   });
 
-  // BUG (persistent-meta.ts, #setState → newStateObject → DirectSlots.clear): loading a ghost
-  // resets every volatile field to its default, and assigning a volatile field does not load the
-  // ghost first, so a _v_ value assigned to a ghost is silently dropped by the next field read.
-  // A Proxy-tracked object loads before a _v_ assignment and keeps the value (as ZODB does).
-  it.fails('keep a _v_ value assigned to a ghost when a field read then loads it', async () => {
+  it('keep a _v_ value assigned to a ghost when a field read then loads it', async () => {
     const cart = await savedCart();
     cart._p_deactivate();
     cart._v_view = '<cart>';
@@ -384,12 +380,7 @@ describe.each(STORAGE_KINDS)('objects of a class with declared fields (%s storag
     expect(cart._v_view).toBe('<cart>');
   });
 
-  // BUG (declared-fields.ts, generateLevel's `reset` and setFrom; persistent-meta.ts,
-  // ghostConstructed): a volatile field goes back to the spec's `value` when the object becomes a
-  // ghost or loads, which is undefined for a factory default; the factory runs only for objects
-  // made with `new`. So `_v_cache: () => new Map()` is a Map on a new object and undefined on
-  // every loaded one (and after a deactivation), and `this._v_cache.get(...)` throws there.
-  it.fails('give a _v_ field with a factory default a fresh value from the factory on a loaded object, as on a new one', async () => {
+  it('give a _v_ field with a factory default a fresh value from the factory on a loaded object, as on a new one', async () => {
     conn.root().set('page', new Page({ title: 'home' }));
     await tm.commit();
     await db.transact((c) => {
@@ -809,12 +800,7 @@ describe.each(STORAGE_KINDS)('properties that are not declared fields (%s storag
     expect(() => new Bottom()).toThrow(/extra, more are not declared fields/);
   });
 
-  // BUG (declared-fields.ts, the Fields constructor): the most derived level checks
-  // `Object.keys(this)` but skips _v_ and _p_ names (`!isSpecialName(key)`), a leftover of ad-hoc
-  // _v_ properties. A `_v_x = 1` class field in a class between two levels therefore stays on
-  // the object as an own enumerable property (in Object.keys and spread), on ghosts too, and is
-  // never reset when the object becomes a ghost, unlike a declared _v_ field.
-  it.fails('catch a _v_ class field of a class between two withFields levels too, which would be an undeclared volatile property', () => {
+  it('catch a _v_ class field of a class between two withFields levels too, which would be an undeclared volatile property', () => {
     class Middle extends Persistent.withFields({ a: 0 }) {
       _v_cache = 1;
     }

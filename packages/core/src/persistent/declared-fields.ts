@@ -76,6 +76,7 @@ interface Level {
   status(obj: object): number;
   setStatus(obj: object, status: number): void;
   clear(obj: object): void;
+  resetVolatile(obj: object): void;
   stash(obj: object): unknown[];
   unstash(obj: object, values: unknown[]): void;
   /** Gives the level's fields their defaults (a new object). */
@@ -109,7 +110,8 @@ function generateLevel(Base: abstract new () => object, own: readonly FieldSpec[
       : `get [${lit(f)}]() { if (${status} !== USED_LOADED) this[META].read(); return this.#s${i}; }\n` +
         ` set [${lit(f)}](v) { this[META].willWrite(); this.#s${i} = v; }`,
   );
-  const reset = (f: FieldSpec, i: number): string => (f.volatile ? `o.#s${i} = F[${i}].value;` : `o.#s${i} = undefined;`);
+  const initial = (i: number): string => `o.#s${i} = F[${i}].initial === undefined ? F[${i}].value : F[${i}].initial();`;
+  const volatile = own.map((f, i) => [f, i] as const).filter(([f]) => f.volatile);
   const source = `"use strict";
     return class extends Base {
       ${rootStatus === null ? '#status = 0;' : ''}
@@ -117,10 +119,11 @@ function generateLevel(Base: abstract new () => object, own: readonly FieldSpec[
       constructor() { super(); }
       ${accessors.join('\n')}
       ${rootStatus === null ? 'static status(o) { return o.#status; } static setStatus(o, s) { o.#status = s; }' : ''}
-      static clear(o) { ${own.map(reset).join(' ')} }
+      static clear(o) { ${stored.map(([, i]) => `o.#s${i} = undefined;`).join(' ')} }
+      static resetVolatile(o) { ${volatile.map(([, i]) => initial(i)).join(' ')} }
       static stash(o) { return [${own.map((_, i) => `o.#s${i}`).join(', ')}]; }
       static unstash(o, a) { ${own.map((_, i) => `o.#s${i} = a[${i}];`).join(' ')} }
-      static init(o) { ${own.map((_, i) => `o.#s${i} = F[${i}].initial === undefined ? F[${i}].value : F[${i}].initial();`).join(' ')} }
+      static init(o) { ${own.map((_, i) => initial(i)).join(' ')} }
       static literal(o) { return { ${stored.map(([f, i]) => `${lit(f)}: o.#s${i}`).join(', ')} }; }
       static copyInto(o, s) { ${stored.map(([f, i]) => `s[${lit(f)}] = o.#s${i};`).join(' ')} }
       static setFrom(o, s) {
@@ -175,8 +178,9 @@ export function defineFieldsClass(Base: abstract new () => object, defaults: Fie
       }
       if ((new.target as { [FIELDS]?: unknown })[FIELDS] === slots) {
         // The most derived level: the object is complete. Anything else on it would not be
-        // stored (a class field of a class between levels): refuse it, and refuse more later.
-        const undeclared = Object.keys(this).filter((key) => !isSpecialName(key));
+        // stored, or (a `_v_` one) not be dropped with the state: a class field of a class
+        // between levels. Refuse it, and refuse more later.
+        const undeclared = Object.keys(this);
         if (undeclared.length > 0) {
           throw new TypeError(
             `${new.target.name}: ${undeclared.join(', ')} ${undeclared.length === 1 ? 'is not a declared field' : 'are not declared fields'}; declare fields with withFields`,
@@ -220,6 +224,9 @@ export function defineFieldsClass(Base: abstract new () => object, defaults: Fie
     setStatus: (obj, status) => first.setStatus(obj, status),
     clear: (obj) => {
       for (const level of levels) level.clear(obj);
+    },
+    resetVolatile: (obj) => {
+      for (const level of levels) level.resetVolatile(obj);
     },
     stash: (obj) => levels.map((level) => level.stash(obj)),
     unstash: (obj, values) => {

@@ -10,10 +10,9 @@
  * push V8 objects into slow dictionary mode) and all loaded objects of a class share a shape.
  *
  * Classes with declared fields (`Persistent.withFields`, declared-fields.ts) have no Proxy: the
- * user holds the shell itself ("direct" objects), whose prototype carries one accessor per field
- * over the same state object. Their state objects inherit from a per-class "state prototype"
- * whose data properties shadow those accessors, so code running on a state object (the
- * get/set-state hooks) reads and writes plain properties.
+ * user holds the shell itself (a "direct" object), which is also its own state object: the field
+ * values and the object's status are private fields of the classes `withFields` generates, which
+ * the meta reaches through `DirectSlots`. `d` is the object itself while loaded, null for a ghost.
  *
  * The `get` trap is the hot path of every read and does one field check; everything else is off
  * that path. (V8 does not inline Proxy property access: a read through any Proxy costs ~14 ns on
@@ -57,8 +56,10 @@ export interface DirectSlots {
   /** GHOST, LOADED or USED_LOADED (a read since the object cache last looked). */
   status(obj: object): number;
   setStatus(obj: object, status: number): void;
-  /** Empties the stored fields (undefined) and resets the volatile ones to their defaults. */
+  /** Empties the stored fields (undefined). */
   clear(obj: object): void;
+  /** Gives the volatile (`_v_`) fields their defaults again (a factory runs again). */
+  resetVolatile(obj: object): void;
   /** The values of every slot, and putting them back (after a failed savepoint rollback). */
   stash(obj: object): unknown[];
   unstash(obj: object, values: unknown[]): void;
@@ -212,7 +213,11 @@ export class PersistentMeta implements ProxyHandler<object> {
   setStateObject(d: StateObject | null): void {
     const slots = this.slots;
     if (slots !== null) {
-      if (d === null && this.d !== null) this.newStateObject();
+      if (d === null && this.d !== null) {
+        // A ghost drops its state, volatile fields included (ZODB drops `_v_` attributes).
+        this.newStateObject();
+        slots.resetVolatile(this.shell);
+      }
       if (d === null) slots.setStatus(this.shell, GHOST);
       else if (slots.status(this.shell) === GHOST) slots.setStatus(this.shell, LOADED);
     }
@@ -307,7 +312,9 @@ export class PersistentMeta implements ProxyHandler<object> {
 
   /** `newGhost` constructed the object: empty it of what constructors wrote, and make it a ghost. */
   ghostConstructed(): void {
-    (this.slots as DirectSlots).clear(this.shell);
+    const slots = this.slots as DirectSlots;
+    slots.clear(this.shell);
+    slots.resetVolatile(this.shell);
     this.#installing = false;
   }
 
@@ -435,7 +442,10 @@ function constructGhost(slots: DirectSlots, proto: object): PersistentMeta {
   return meta;
 }
 
-/** Makes a ghost of the class whose prototype is `proto`, without running its constructor. */
+/**
+ * Makes a ghost of the class whose prototype is `proto`, without running its constructor (for a
+ * class with declared fields, see `constructGhost`).
+ */
 export function newGhost(proto: object, oid: Oid, jar: Jar): PersistentMeta {
   const slots = directSlotsOf(proto);
   const meta = slots === undefined ? new PersistentMeta(Object.create(proto) as object, 'ghost') : constructGhost(slots, proto);
