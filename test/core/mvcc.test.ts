@@ -13,7 +13,7 @@ import {
   type DB,
   type Tid,
 } from '@tidaldb/core';
-import { STORAGE_KINDS, dbEnv } from './object-env.ts';
+import { STORAGE_KINDS, dbEnv, withConnection, type Session } from './object-env.ts';
 
 class Cell extends Persistent {
   value = 0;
@@ -29,38 +29,24 @@ class Tally extends Persistent {
 }
 registerClass('test.mvcc.Tally', Tally);
 
-interface Session {
-  tm: TransactionManager;
-  conn: Connection;
+/** The same counter as a class with declared fields: conflicts resolve the same way. */
+class DeclaredTally extends Persistent.withFields({ count: 0 }) {
+  static resolveConflict = Tally.resolveConflict;
 }
+registerClass('test.mvcc.DeclaredTally', DeclaredTally);
 
 describe.each(STORAGE_KINDS)('MVCC snapshots (%s storage)', (kind) => {
   let db: DB;
-  let dispose: () => Promise<void>;
-  const sessions: Session[] = [];
+  const session = withConnection(kind, (env) => ({ db } = env));
 
   beforeEach(async () => {
-    ({ db, dispose } = await dbEnv(kind));
     await db.transact((conn) => {
       conn.root().set('a', Object.assign(new Cell(), { value: 1 }));
       conn.root().set('b', Object.assign(new Cell(), { value: 1 }));
       conn.root().set('tally', new Tally());
+      conn.root().set('declaredTally', new DeclaredTally());
     });
   });
-  afterEach(async () => {
-    for (const s of sessions.splice(0)) {
-      await s.tm.abort();
-      s.conn.close();
-    }
-    await dispose();
-  });
-
-  function session(): Session {
-    const tm = new TransactionManager();
-    const s = { tm, conn: db.open({ transactionManager: tm }) };
-    sessions.push(s);
-    return s;
-  }
   const cell = (s: Session, key: string): Cell => s.conn.root().get(key) as Cell;
 
   it("reads one snapshot per transaction: another connection's commit is invisible until the next boundary", async () => {
@@ -173,18 +159,21 @@ describe.each(STORAGE_KINDS)('MVCC snapshots (%s storage)', (kind) => {
     expect(db.lastTransaction()).toBe(last);
   });
 
-  it("merges concurrent changes with the class's resolveConflict and reloads the merged state", async () => {
+  it.each([
+    ['tally', 'a Proxy-tracked class'],
+    ['declaredTally', 'a class with declared fields'],
+  ])("merges concurrent changes with the class's resolveConflict and reloads the merged state (%s: %s)", async (key) => {
     const s1 = session();
     const s2 = session();
-    const t1 = s1.conn.root().get('tally') as Tally;
-    const t2 = s2.conn.root().get('tally') as Tally;
+    const t1 = s1.conn.root().get(key) as Tally;
+    const t2 = s2.conn.root().get(key) as Tally;
     t1.count += 1;
     t2.count += 2;
     await s1.tm.commit();
     await s2.tm.commit();
     expect(t2._p_state).toBe('ghost');
     expect(t2.count).toBe(3);
-    expect(await db.transact((c) => (c.root().get('tally') as Tally).count)).toBe(3);
+    expect(await db.transact((c) => (c.root().get(key) as Tally).count)).toBe(3);
   });
 });
 

@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DB, LmdbStorage, MemoryStorage, type DBOptions, type Storage } from '@tidaldb/core';
+import { afterEach, beforeEach } from 'vitest';
+import { DB, LmdbStorage, MemoryStorage, TransactionManager, type Connection, type DBOptions, type Storage } from '@tidaldb/core';
 
 export type StorageKind = 'memory' | 'lmdb';
 export const STORAGE_KINDS: readonly StorageKind[] = ['memory', 'lmdb'];
@@ -68,5 +69,42 @@ export async function dbEnv(kind: StorageKind, options: DBOptions = {}): Promise
       await db.close();
       await env.dispose();
     },
+  };
+}
+
+/** A connection with its own transaction manager. */
+export interface Session {
+  readonly tm: TransactionManager;
+  readonly conn: Connection;
+}
+
+/**
+ * Registers hooks that give each test a DB on a fresh storage of `kind` and one connection on its
+ * own transaction manager (handed to `use` before the test), and clean them up after it.
+ * @returns `session()`: another connection on its own manager, aborted and closed after the test
+ */
+export function withConnection(kind: StorageKind, use: (env: { db: DB } & Session) => void, options: DBOptions = {}): () => Session {
+  let db: DB | undefined;
+  let dispose = async (): Promise<void> => {};
+  const sessions: Session[] = [];
+  beforeEach(async () => {
+    ({ db, dispose } = await dbEnv(kind, options));
+    const tm = new TransactionManager();
+    sessions.push({ tm, conn: db.open({ transactionManager: tm }) });
+    use({ db, ...(sessions[0] as Session) });
+  });
+  afterEach(async () => {
+    for (const s of sessions.splice(0)) {
+      await s.tm.abort();
+      s.conn.close();
+    }
+    await dispose();
+  });
+  return () => {
+    if (db === undefined) throw new Error('session() is for tests, after beforeEach');
+    const tm = new TransactionManager();
+    const s = { tm, conn: db.open({ transactionManager: tm }) };
+    sessions.push(s);
+    return s;
   };
 }

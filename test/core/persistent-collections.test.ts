@@ -1,22 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PersistentList, PersistentMap, TransactionManager, type Connection, type DB } from '@tidaldb/core';
-import { STORAGE_KINDS, dbEnv } from './object-env.ts';
+import { describe, expect, it } from 'vitest';
+import type { TransactionManager} from '@tidaldb/core';
+import { PersistentList, PersistentMap, type Connection, type DB } from '@tidaldb/core';
+import { STORAGE_KINDS, withConnection } from './object-env.ts';
 
 describe.each(STORAGE_KINDS)('PersistentMap and PersistentList (%s storage)', (kind) => {
   let db: DB;
-  let dispose: () => Promise<void>;
   let tm: TransactionManager;
   let conn: Connection;
-
-  beforeEach(async () => {
-    ({ db, dispose } = await dbEnv(kind));
-    tm = new TransactionManager();
-    conn = db.open({ transactionManager: tm });
-  });
-  afterEach(async () => {
-    await tm.abort();
-    await dispose();
-  });
+  withConnection(kind, (env) => ({ db, tm, conn } = env));
 
   const fresh = <T>(fn: (conn: Connection) => T): Promise<T> => db.transact(fn);
 

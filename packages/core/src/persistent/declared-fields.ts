@@ -71,14 +71,11 @@ function fieldSpec(name: string, value: unknown, inherited: readonly FieldSpec[]
   return { name, volatile, initial: undefined, value };
 }
 
-/** The static functions a generated level has over its own private fields. */
-interface Level {
-  status(obj: object): number;
-  setStatus(obj: object, status: number): void;
-  clear(obj: object): void;
-  resetVolatile(obj: object): void;
-  stash(obj: object): unknown[];
-  unstash(obj: object, values: unknown[]): void;
+/**
+ * The static functions a generated level has over its own private fields: the `DirectSlots`
+ * operations for its fields (status: the first level's), and the state hooks' parts.
+ */
+interface Level extends Omit<DirectSlots, 'fields' | 'Class'> {
   /** Gives the level's fields their defaults (a new object). */
   init(obj: object): void;
   /** The level's stored fields as one object literal (one V8 shape per class). */
