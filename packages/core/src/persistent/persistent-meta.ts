@@ -114,8 +114,9 @@ function isBookkeeping(key: string | symbol): boolean {
 }
 
 /**
- * Own property of the state objects of Proxy-tracked objects: the object cache's second-chance bit, set by every read.
- * It lives on the state rather than the meta because a read touches the state anyway.
+ * Own property of the state objects of Proxy-tracked objects: the object cache's second-chance
+ * bit, set by every read. It lives on the state rather than the meta because a read touches the
+ * state anyway. (A direct object keeps it in its status.)
  */
 export const USED: unique symbol = Symbol('tidaldb.used');
 
@@ -459,12 +460,12 @@ export function newGhost(proto: object, oid: Oid, jar: Jar): PersistentMeta {
  * by). Only for ghosts: the next load makes a state object of the new class.
  */
 export function setGhostClass(meta: PersistentMeta, proto: object): void {
-  if (directSlotsOf(proto) !== (meta.slots ?? undefined)) {
-    // The object users hold is a Proxy or not, with slots for some fields or others: it cannot
-    // become an object of a class of another kind.
+  if (meta.direct || directSlotsOf(proto) !== undefined) {
+    // A direct object has the private fields of the classes that constructed it and cannot take
+    // other ones, nor become a Proxy (nor a Proxy's shell a direct object).
     throw new ClassRegistrationError(
       `object ${meta.oid ?? '(new)'} was reached through a reference naming another class than its record does ` +
-        `(${(proto as { constructor: { name: string } }).constructor.name}), and the two do not declare the same fields`,
+        `(${(proto as { constructor: { name: string } }).constructor.name}); objects of classes with declared fields cannot change class`,
     );
   }
   Object.setPrototypeOf(meta.shell, proto);

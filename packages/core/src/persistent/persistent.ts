@@ -55,8 +55,8 @@ export class Persistent {
    * ```
    * Each field becomes a getter and setter on a class `withFields` generates, over a private field
    * of that class: reading one loads a ghost, assigning one marks the object changed. Property
-   * reads run at about a third of the speed of a plain object's, against a twentieth through the
-   * Proxy of a class without declared fields.
+   * reads run at about two thirds of the speed of a plain object's, against a twentieth through
+   * the Proxy of a class without declared fields.
    *
    * The price: the declared fields are the only properties an object has, and exactly they are
    * stored. Objects are not extensible once constructed: assigning an undeclared property (`_v_*`
@@ -64,7 +64,8 @@ export class Persistent {
    * object of a subclass with class fields (`extra = 1` in the class body). Declare more fields
    * with `Cart.withFields({...})`. Volatile data is declared too, under a `_v_` name
    * (`_v_view: undefined as string | undefined`): never stored, never marking the object changed,
-   * never loading a ghost, and back to its default whenever the object becomes a ghost or loads.
+   * never loading a ghost, and back to its default (a factory runs again) whenever the object
+   * becomes a ghost.
    * `Object.keys`, spread and `Object.assign` from such an object see nothing; `Object.assign`
    * into one goes through the setters; `Object.freeze` leaves the fields writable and tracked;
    * `delete` does nothing to a field (assign `undefined`). `JSON.stringify` gives what
