@@ -6,14 +6,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { BTree, Counter, DB, Persistent, UnsupportedFormatError, classNameOf, registerClass, tidAfter, tidToDate } from '@tidaldb/core';
 
-class Account extends Persistent {
-  constructor(
-    public owner = '',
-    public balance = 0,
-  ) {
-    super();
-  }
-}
+/** A class with declared fields: no Proxy, reads as fast as a getter. */
+class Account extends Persistent.withFields({ owner: '', balance: 0 }) {}
 registerClass('demo.Account', Account);
 
 /** The demo's own database; one left by an older TidalDB with another on-disk format is started afresh. */
@@ -44,7 +38,7 @@ await db.transact(
 await db.transact(
   (conn) => {
     const accounts = conn.root().get('accounts') as BTree<string, Account>;
-    for (const owner of ['alice', 'bob']) if (!accounts.has(owner)) accounts.set(owner, new Account(owner, 100));
+    for (const owner of ['alice', 'bob']) if (!accounts.has(owner)) accounts.set(owner, new Account({ owner, balance: 100 }));
   },
   { user: 'demo', description: 'open accounts for alice and bob' },
 );
