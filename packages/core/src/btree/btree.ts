@@ -6,7 +6,7 @@ import { normalizeKey, type BTreeKey } from './key-order.ts';
 import { mergeTreeRootStates } from './node-merge.ts';
 import { BTreeNode, DEFAULT_MAX_NODE_SIZE } from './node.ts';
 import { checkTree } from './tree-check.ts';
-import { treeEntries } from './tree-iterate.ts';
+import { treeIterate } from './tree-iterate.ts';
 import { edgeBucket, treeDelete, treeGet, treeHas, treeSet, treeSize } from './tree-ops.ts';
 import type { KeyRange, NodeOps, TreeNode, TreeRoot } from './tree-shape.ts';
 
@@ -111,17 +111,17 @@ export class BTree<K extends BTreeKey = BTreeKey, V = unknown> extends Persisten
 
   /** Entries within `range`, in key order (or reversed). Do not change the tree while iterating. */
   entries(range: KeyRange<K> = {}): IterableIterator<[K, V]> {
-    return treeEntries(this, opsFor<K, V>(), range);
+    return treeIterate(this, opsFor<K, V>(), range, 'entries');
   }
 
   /** Keys within `range`. */
-  *keys(range: KeyRange<K> = {}): IterableIterator<K> {
-    for (const [k] of this.entries(range)) yield k;
+  keys(range: KeyRange<K> = {}): IterableIterator<K> {
+    return treeIterate(this, opsFor<K, V>(), range, 'keys');
   }
 
   /** Values of the keys within `range`. */
-  *values(range: KeyRange<K> = {}): IterableIterator<V> {
-    for (const [, v] of this.entries(range)) yield v;
+  values(range: KeyRange<K> = {}): IterableIterator<V> {
+    return treeIterate(this, opsFor<K, V>(), range, 'values');
   }
 
   [Symbol.iterator](): IterableIterator<[K, V]> {

@@ -20,11 +20,20 @@ function asBucketState(state: unknown, name: string): BucketState {
  * Concurrent changes to one bucket merge by ZODB's bucket rules (`mergeBucketStates`): changes
  * to different keys merge; changes to the same key, splits and emptied buckets conflict.
  */
-export class BTreeBucket<K = unknown, V = unknown> extends Persistent implements BucketData<K, V> {
-  keys: K[] = [];
-  values: V[] = [];
-  next: BTreeBucket<K, V> | null = null;
-  maxSize: number;
+export class BTreeBucket<K = unknown, V = unknown>
+  extends Persistent.withFields({
+    keys: (): unknown[] => [],
+    values: (): unknown[] => [],
+    next: null as unknown,
+    maxSize: DEFAULT_MAX_BUCKET_SIZE,
+  })
+  implements BucketData<K, V>
+{
+  // Declared fields (no Proxy: iterating a tree reads these in its inner loop); the generic
+  // types the field declaration above cannot name.
+  declare keys: K[];
+  declare values: V[];
+  declare next: BTreeBucket<K, V> | null;
 
   constructor(maxSize: number = DEFAULT_MAX_BUCKET_SIZE) {
     super();

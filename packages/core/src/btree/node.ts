@@ -20,10 +20,13 @@ function asNodeState(state: unknown, name: string): NodeState {
  * Concurrent changes merge when they touch different children (two splits of different buckets
  * under this node, say); see `mergeNodeStates`.
  */
-export class BTreeNode<K = unknown, V = unknown> extends Persistent implements NodeData<K, V> {
-  keys: K[] = [];
-  children: Array<TreeNode<K, V>> = [];
-  maxSize: number;
+export class BTreeNode<K = unknown, V = unknown>
+  extends Persistent.withFields({ keys: (): unknown[] => [], children: (): unknown[] => [], maxSize: DEFAULT_MAX_NODE_SIZE })
+  implements NodeData<K, V>
+{
+  // Declared fields (no Proxy); the generic types the field declaration above cannot name.
+  declare keys: K[];
+  declare children: Array<TreeNode<K, V>>;
 
   constructor(maxSize: number = DEFAULT_MAX_NODE_SIZE) {
     super();

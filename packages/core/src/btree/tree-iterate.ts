@@ -17,32 +17,72 @@ function bounds<K>(range: KeyRange<K>): { min: K | undefined; max: K | undefined
   return { min, max };
 }
 
-/** Entries of the tree within `range`, in key order (or reverse order). */
-export function* treeEntries<K, V>(root: TreeRoot<K, V>, ops: NodeOps<K, V>, range: KeyRange<K> = {}): Generator<[K, V], void, undefined> {
+/** What an iteration yields: `[key, value]` pairs, keys or values. */
+export type Yield = 'entries' | 'keys' | 'values';
+
+type Yielded<K, V, Y extends Yield> = Y extends 'entries' ? [K, V] : Y extends 'keys' ? K : V;
+
+/** Entries, keys or values of the tree within `range`, in key order (or reverse order). */
+export function treeIterate<K, V, Y extends Yield>(root: TreeRoot<K, V>, ops: NodeOps<K, V>, range: KeyRange<K>, what: Y): IterableIterator<Yielded<K, V, Y>> {
   const { min, max } = bounds(range);
   if (min !== undefined && max !== undefined) {
     const c = compareKeys(min, max);
-    if (c > 0 || (c === 0 && (range.excludeMin || range.excludeMax))) return;
+    if (c > 0 || (c === 0 && (range.excludeMin || range.excludeMax))) return new Forward<K, V, Y>(null, 0, undefined, false, what);
   }
-  if (range.reverse) yield* backward(root, ops, min, max, range);
-  else yield* forward(root, ops, min, max, range);
+  if (range.reverse) return pick(backward(root, ops, min, max, range), what);
+  const bucket: BucketData<K, V> = min === undefined ? edgeBucket(root.top, ops, 'first') : findBucket(root, ops, min);
+  const i = min === undefined ? 0 : range.excludeMin ? upperBound(bucket.keys, min) : lowerBound(bucket.keys, min);
+  return new Forward<K, V, Y>(bucket, i, max, range.excludeMax === true, what);
 }
 
-function* forward<K, V>(root: TreeRoot<K, V>, ops: NodeOps<K, V>, min: K | undefined, max: K | undefined, range: KeyRange<K>): Generator<[K, V], void, undefined> {
-  let bucket: BucketData<K, V> | null = min === undefined ? edgeBucket(root.top, ops, 'first') : findBucket(root, ops, min);
-  let i = min === undefined ? 0 : range.excludeMin ? upperBound(bucket.keys, min) : lowerBound(bucket.keys, min);
-  while (bucket !== null) {
-    const { keys, values } = bucket;
-    for (; i < keys.length; i++) {
-      const key = keys[i] as K;
-      if (max !== undefined) {
-        const c = compareKeys(key, max);
-        if (c > 0 || (c === 0 && range.excludeMax)) return;
+function* pick<K, V, Y extends Yield>(entries: Generator<[K, V], void, undefined>, what: Y): Generator<Yielded<K, V, Y>, void, undefined> {
+  for (const entry of entries) yield (what === 'entries' ? entry : what === 'keys' ? entry[0] : entry[1]) as Yielded<K, V, Y>;
+}
+
+/**
+ * Forward iteration, the common case, as a plain iterator rather than a generator: V8 inlines its
+ * `next` into a `for...of` loop and allocates nothing per step for keys and values (a generator
+ * over a generator of pairs ran a tree scan at a third of a map's speed).
+ */
+class Forward<K, V, Y extends Yield> implements IterableIterator<Yielded<K, V, Y>> {
+  #bucket: BucketData<K, V> | null;
+  #i: number;
+
+  constructor(
+    bucket: BucketData<K, V> | null,
+    i: number,
+    private readonly max: K | undefined,
+    private readonly excludeMax: boolean,
+    private readonly what: Y,
+  ) {
+    this.#bucket = bucket;
+    this.#i = i;
+  }
+
+  next(): IteratorResult<Yielded<K, V, Y>, undefined> {
+    for (let bucket = this.#bucket; bucket !== null; bucket = this.#bucket) {
+      const keys = bucket.keys;
+      const i = this.#i;
+      if (i < keys.length) {
+        const key = keys[i] as K;
+        if (this.max !== undefined) {
+          const c = compareKeys(key, this.max);
+          if (c > 0 || (c === 0 && this.excludeMax)) break;
+        }
+        this.#i = i + 1;
+        const what = this.what;
+        const value = what === 'values' ? bucket.values[i] : what === 'keys' ? key : [key, bucket.values[i]];
+        return { done: false, value: value as Yielded<K, V, Y> };
       }
-      yield [key, values[i] as V];
+      this.#bucket = bucket.next;
+      this.#i = 0;
     }
-    bucket = bucket.next;
-    i = 0;
+    this.#bucket = null;
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.iterator](): this {
+    return this;
   }
 }
 
