@@ -176,7 +176,9 @@ export interface Storage {
   /**
    * Reports the oids written since `after` by any process. The Connection calls it at each
    * transaction boundary to invalidate its cache (a process learns about other processes' commits
-   * this way; there is no side channel).
+   * this way; there is no side channel). A storage may answer every call of one synchronous
+   * stretch of code (up to the next microtask checkpoint) from one snapshot, unless this process
+   * wrote in between: such code cannot have heard of a commit made meanwhile (LmdbStorage does).
    */
   poll(after: Tid): Invalidations;
 
