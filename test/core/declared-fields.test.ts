@@ -101,6 +101,21 @@ registerClass('test.fields.NotedLedger', NotedLedger);
 class Customer extends Persistent.withFields({ name: '' }) {}
 registerClass('test.fields.Customer', Customer);
 
+const madeByOwner: Customer[] = [];
+
+/** A class between two withFields levels whose constructor makes another persistent object. */
+class Owner extends Persistent.withFields({ pet: null as Customer | null }) {
+  constructor() {
+    super();
+    const pet = new Customer({ name: 'made by the constructor' });
+    madeByOwner.push(pet);
+    this.pet = pet;
+  }
+}
+
+class NamedOwner extends Owner.withFields({ nick: '' }) {}
+registerClass('test.fields.NamedOwner', NamedOwner);
+
 class Order extends Persistent.withFields({ customer: null as Customer | null, lines: 0 }) {}
 registerClass('test.fields.Order', Order);
 
@@ -882,6 +897,26 @@ describe.each(STORAGE_KINDS)('subclasses of a class with declared fields (%s sto
     expect(constructed).toEqual([['Ledger', []]]);
     expect(db.lastTransaction()).toBe(last);
     expect(storedState(db, made._p_oid).state).toEqual({ owner: 'ann', balance: 10, note: 'first' });
+    writer.close();
+  });
+
+  it('make an object a between-levels constructor creates while a ghost is made a new object, not a ghost', async () => {
+    const owner = new NamedOwner({ nick: 'bo' });
+    (owner.pet as Customer).name = 'rex';
+    // Stored through a connection kept open, so that the load below makes a new ghost elsewhere.
+    const tm = new TransactionManager();
+    const writer = db.open({ transactionManager: tm });
+    writer.root().set('owner', owner);
+    await tm.commit();
+    madeByOwner.length = 0;
+    const [state, name, pet] = await db.transact((conn) => {
+      const loaded = conn.root().get('owner') as NamedOwner;
+      return [madeByOwner[0]?._p_state, madeByOwner[0]?.name, loaded.pet?.name];
+    });
+    expect(madeByOwner).toHaveLength(1);
+    expect(state).toBe('unsaved');
+    expect(name).toBe('made by the constructor');
+    expect(pet).toBe('rex');
     writer.close();
   });
 

@@ -14,7 +14,6 @@
 import { ClassRegistrationError } from '../errors.ts';
 import {
   FIELDS,
-  isConstructingGhost,
   isSpecialName,
   META,
   USED_LOADED,
@@ -164,8 +163,7 @@ export function defineFieldsClass(Base: abstract new () => object, defaults: Fie
       super();
       const meta = metaOfThis(this);
       if (root === undefined) meta.slotsReady();
-      const ghost = isConstructingGhost();
-      if (!ghost) Level.init(this);
+      if (meta.state !== 'ghost') Level.init(this);
       if (init !== undefined) {
         const self = this as unknown as Record<string, unknown>;
         for (const key of Object.keys(init)) {

@@ -74,12 +74,18 @@ export function directSlotsOf(proto: object): DirectSlots | undefined {
   return (proto as { constructor?: { [FIELDS]?: DirectSlots } }).constructor?.[FIELDS];
 }
 
-/** True while `newGhost` constructs a direct object: the base constructor then makes a ghost. */
-let constructingGhost = false;
+/**
+ * The class `newGhost` is constructing a direct ghost of, until the Persistent constructor takes
+ * it: an object a constructor makes meanwhile (a class between two `withFields` levels may) is a
+ * new object, not a ghost.
+ */
+let ghostTarget: object | null = null;
 
-/** For the Persistent constructor: is this construction one of `newGhost`'s? */
-export function isConstructingGhost(): boolean {
-  return constructingGhost;
+/** For the Persistent constructor: is this construction `newGhost`'s? (Answers true once.) */
+export function takeGhostConstruction(target: object): boolean {
+  if (ghostTarget !== target) return false;
+  ghostTarget = null;
+  return true;
 }
 
 /** What a persistent object needs from the connection that manages it (ZODB's "jar"). */
@@ -431,12 +437,13 @@ export function metaOf(obj: unknown): PersistentMeta | undefined {
  * classes below the most derived level do not run, those between levels do).
  */
 function constructGhost(slots: DirectSlots, proto: object): PersistentMeta {
-  constructingGhost = true;
+  const Target = (proto as { constructor: new () => object }).constructor;
+  ghostTarget = Target;
   let obj: object;
   try {
-    obj = Reflect.construct(slots.Class, [], (proto as { constructor: new () => object }).constructor) as object;
+    obj = Reflect.construct(slots.Class, [], Target) as object;
   } finally {
-    constructingGhost = false;
+    ghostTarget = null;
   }
   const meta = metaOf(obj) as PersistentMeta;
   meta.ghostConstructed();

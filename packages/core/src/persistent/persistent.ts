@@ -1,7 +1,7 @@
 import { registerReferenceClass } from '../codec/record.ts';
 import type { Oid, Tid } from '../ids.ts';
 import { defineFieldsClass, type FieldDefaults, type WithFields } from './declared-fields.ts';
-import { FIELDS, isConstructingGhost, isSpecialName, metaOf, PersistentMeta, type DirectSlots, type Jar } from './persistent-meta.ts';
+import { FIELDS, isSpecialName, metaOf, PersistentMeta, takeGhostConstruction, type DirectSlots, type Jar } from './persistent-meta.ts';
 import type { PersistentState } from './state-table.ts';
 
 function requireMeta(obj: object): PersistentMeta {
@@ -35,7 +35,7 @@ export class Persistent {
     const slots = (new.target as { [FIELDS]?: DirectSlots })[FIELDS];
     if (slots !== undefined) {
       // A direct object: no Proxy; the classes withFields generated finish it (slotsReady).
-      new PersistentMeta(this, isConstructingGhost() ? 'ghost' : 'unsaved', slots);
+      new PersistentMeta(this, takeGhostConstruction(new.target) ? 'ghost' : 'unsaved', slots);
       return;
     }
     // The constructor returns the proxy: subclass field initializers and constructor bodies
