@@ -166,8 +166,6 @@ export class PersistentMeta implements ProxyHandler<object> {
   brokenClassName: string | null = null;
   /** The object users hold: a Proxy of the shell, or the shell itself for a direct object. */
   readonly proxy: object;
-  /** True for objects of classes with declared fields: no Proxy, accessors on the prototype. */
-  readonly direct: boolean;
   /**
    * True while a direct object's `_p_setState` runs, or while `newGhost` constructs it: its field
    * writes are not changes, and its reads load nothing.
@@ -185,7 +183,6 @@ export class PersistentMeta implements ProxyHandler<object> {
     readonly slots: DirectSlots | null = null,
   ) {
     this.state = state;
-    this.direct = slots !== null;
     this.#installing = slots !== null && state === 'ghost';
     defineMeta(shell, this);
     this.d = null;
@@ -467,7 +464,7 @@ export function newGhost(proto: object, oid: Oid, jar: Jar): PersistentMeta {
  * by). Only for ghosts: the next load makes a state object of the new class.
  */
 export function setGhostClass(meta: PersistentMeta, proto: object): void {
-  if (meta.direct || directSlotsOf(proto) !== undefined) {
+  if (meta.slots !== null || directSlotsOf(proto) !== undefined) {
     // A direct object has the private fields of the classes that constructed it and cannot take
     // other ones, nor become a Proxy (nor a Proxy's shell a direct object).
     throw new ClassRegistrationError(
