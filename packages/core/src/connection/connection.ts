@@ -389,7 +389,8 @@ export class Connection implements DataManager, Synchronizer, Jar {
     // invalidation is safe only when nothing was committed after our own transaction.
     const keep = own !== null && inv.lastTid === own.tid ? (m: PersistentMeta) => own.oids.has(m.oid as Oid) : undefined;
     if (inv.oids === null) this.#cache.invalidateAll(keep);
-    else this.#cache.invalidate(inv.oids, keep);
+    // A poll that reports our own commit and nothing else (it always includes ours) finds nothing stale.
+    else if (keep === undefined || inv.oids.size !== own?.oids.size) this.#cache.invalidate(inv.oids, keep);
   }
 
   #unadd(meta: PersistentMeta): void {
