@@ -138,7 +138,7 @@ function metaOfThis(obj: object): PersistentMeta {
 
 /**
  * Builds the class `Base.withFields(defaults)` returns (see `Persistent.withFields`).
- * @throws ClassRegistrationError for a field named `_p_*`, `constructor`, `then` or `toJSON`,
+ * @throws ClassRegistrationError for a field named `_p_*`, `constructor`, `then`, `toJSON` or `__proto__`,
  *   one a parent class declares, one that would hide a property or method of Base, or one with
  *   an object or symbol as its default
  */
@@ -215,8 +215,9 @@ export function defineFieldsClass(Base: abstract new () => object, defaults: Fie
     fields: all,
     Class: Fields,
     levels,
-    status: (obj) => first.status(obj),
-    setStatus: (obj, status) => first.setStatus(obj, status),
+    // The first level's status functions do not use `this`.
+    status: first.status,
+    setStatus: first.setStatus,
     clear: (obj) => {
       for (const level of levels) level.clear(obj);
     },
