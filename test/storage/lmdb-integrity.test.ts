@@ -17,16 +17,24 @@ import {
 import { commit, put, record } from '@tidaldb/core/testing';
 import { tempDir } from './helpers.ts';
 
-/** Opens the closed environment at `dir` with lmdb-js and flips one byte of a stored value. */
-async function flipByte(dir: string, dbName: string, key: string, fromEnd = 1): Promise<void> {
+/**
+ * Opens the closed environment at `dir` with lmdb-js and flips one byte of a stored value:
+ * `at` counts from the start, or from the end when negative.
+ */
+async function flipByte(dir: string, dbName: string, key: string, at = -1): Promise<void> {
   const env = open({ path: dir, maxDbs: 8, overlappingSync: false });
   const db = env.openDB<Buffer, string>({ name: dbName, encoding: 'binary' });
   const value = Buffer.from(db.getBinary(key) as Buffer);
-  const at = value.length - fromEnd;
-  value[at] = (value[at] as number) ^ 0x5a;
+  const i = at < 0 ? value.length + at : at;
+  value[i] = (value[i] as number) ^ 0x5a;
   await db.put(key, value);
   await env.close();
 }
+
+/** The key of the first chunk of revisions superseded at `tid`. */
+const firstChunk = (tid: Tid): string => `${tid}00000000`;
+/** In a chunk of one revision: the slot table (an oid and an end offset) and the count follow it. */
+const CHUNK_TRAILER = 16 + 4 + 2;
 
 async function setMeta(dir: string, key: string, value: string | null): Promise<void> {
   const env = open({ path: dir, maxDbs: 8, overlappingSync: false });
@@ -49,7 +57,8 @@ describe('LmdbStorage record checksums', () => {
   it('reports a flipped byte in an old revision as CorruptRecordError naming oid and tid on loadSerial, loadBefore and iterator', async () => {
     const dir = await tempDir();
     const { oid, t1, t2 } = await twoRevisions(dir);
-    await flipByte(dir, 'revisions', t1 + oid);
+    // The last record byte of t1's revision, which t2 superseded.
+    await flipByte(dir, 'revisions', firstChunk(t2), -CHUNK_TRAILER - 1);
     const s = await LmdbStorage.open(dir);
     try {
       for (const read of [() => s.loadSerial(oid, t1), () => s.loadBefore(oid, t2), () => [...s.iterator()]]) {
@@ -91,18 +100,36 @@ describe('LmdbStorage record checksums', () => {
 
   it('detects a damaged checksum field itself, not only damaged data', async () => {
     const dir = await tempDir();
-    const { oid, t1 } = await twoRevisions(dir);
-    const env = open({ path: dir, maxDbs: 8, overlappingSync: false });
-    const db = env.openDB<Buffer, string>({ name: 'revisions', encoding: 'binary' });
-    const value = Buffer.from(db.getBinary(t1 + oid) as Buffer);
-    value[0] = (value[0] as number) ^ 1;
-    await db.put(t1 + oid, value);
-    await env.close();
+    const { oid, t1, t2 } = await twoRevisions(dir);
+    // A chunk entry is a current value: the tid (16 bytes), then the checksum.
+    await flipByte(dir, 'revisions', firstChunk(t2), 16);
     const s = await LmdbStorage.open(dir);
     try {
       expect(() => s.loadSerial(oid, t1)).toThrow(CorruptRecordError);
     } finally {
       await s.close();
+    }
+  });
+
+  it('reports a chunk whose slot table no longer matches the link (another oid, a bad count) as CorruptRecordError naming oid and tid', async () => {
+    for (const [at, why] of [
+      [-CHUNK_TRAILER, 'belongs to'],
+      [-1, 'slot'],
+    ] as const) {
+      const dir = await tempDir();
+      const { oid, t1, t2 } = await twoRevisions(dir);
+      await flipByte(dir, 'revisions', firstChunk(t2), at);
+      const s = await LmdbStorage.open(dir);
+      try {
+        for (const read of [() => s.loadSerial(oid, t1), () => s.loadBefore(oid, t2)]) {
+          expect(read).toThrow(CorruptRecordError);
+          expect(read).toThrow(why);
+          expect(read).toThrow(expect.objectContaining({ oid, tid: t1 }));
+        }
+        expect(s.load(oid).tid).toBe(t2);
+      } finally {
+        await s.close();
+      }
     }
   });
 });
@@ -117,7 +144,7 @@ describe('LmdbStorage format version', () => {
       (e: unknown) => e,
     );
     expect(UnsupportedFormatError.is(err)).toBe(true);
-    expect(err).toMatchObject({ found: 99, supported: 2 });
+    expect(err).toMatchObject({ found: 99, supported: 3 });
     expect((err as Error).message).toContain('99');
     // Read-only tools are refused the same way.
     await expect(LmdbStorage.open(dir, { readOnly: true })).rejects.toThrow(UnsupportedFormatError);

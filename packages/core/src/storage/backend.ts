@@ -14,6 +14,14 @@ export interface RevisionData {
   readonly data: Uint8Array | null;
 }
 
+/** What one call of `pruneSuperseded` removed. */
+export interface PruneBatch {
+  /** The tids of the revisions removed, one per revision. */
+  readonly tids: readonly Tid[];
+  /** True when nothing is left to prune up to that tid. */
+  readonly done: boolean;
+}
+
 /** A committed transaction as the storage keeps it: its metadata and the oids it wrote, sorted. */
 export interface TransactionInfo extends TransactionMetadata {
   readonly oids: readonly Oid[];
@@ -96,9 +104,17 @@ export interface BackendWriter extends BackendReader {
    * unchanged by its commit lock), so the backend need not look for one to supersede.
    */
   putRevision(oid: Oid, tid: Tid, data: Uint8Array | null, isNew?: boolean): void;
-  /** Removes one non-current revision (pack). */
-  deleteRevision(oid: Oid, tid: Tid): void;
-  /** Removes every revision of `oid` and its current pointer (pack's GC). */
+  /**
+   * Pack's first step, one batch of at most about `limit` (a backend may do it all at once):
+   * removes the revisions superseded at or before `upTo` — each one whose successor was
+   * committed at or before `upTo`. What was current at `upTo` stays, and everything after it.
+   */
+  pruneSuperseded(upTo: Tid, limit: number): PruneBatch;
+  /**
+   * Removes `oid` (pack's GC): its current revision, and any older ones a backend still keeps
+   * per object. Pack removes only objects whose newest revision is at or before the tid it
+   * pruned up to, so none of their superseded revisions is left by then.
+   */
   deleteObject(oid: Oid): void;
   putTransaction(tid: Tid, info: TransactionInfo): void;
   deleteTransaction(tid: Tid): void;

@@ -65,23 +65,19 @@ async function packMarked(
   let revisionsRemoved = 0;
 
   // 1. Old revisions.
+  for (let done = false; !done; ) {
+    const batch = backend.write((w) => w.pruneSuperseded(effective, BATCH), 'commit');
+    for (const tid of batch.tids) affected.add(tid);
+    revisionsRemoved += batch.tids.length;
+    done = batch.done;
+    await yieldTurn();
+  }
+  // Objects with a revision after the pack tid are live whether reachable or not.
   for (let after: Oid | null = null; ; ) {
     const batch = backend.reader.oids(after, BATCH);
     if (batch.length === 0) break;
     after = batch[batch.length - 1] as Oid;
-    backend.write((w) => {
-      for (const oid of batch) {
-        const tids = w.revisionTids(oid);
-        let keep = -1;
-        while (keep + 1 < tids.length && (tids[keep + 1] as Tid) <= effective) keep += 1;
-        for (let i = 0; i < keep; i++) {
-          w.deleteRevision(oid, tids[i] as Tid);
-          affected.add(tids[i] as Tid);
-          revisionsRemoved += 1;
-        }
-        if (keep < tids.length - 1) roots.push(oid);
-      }
-    }, 'commit');
+    for (const oid of batch) if ((backend.reader.currentTid(oid) as Tid) > effective) roots.push(oid);
     await yieldTurn();
   }
 
@@ -96,9 +92,8 @@ async function packMarked(
         if (live.has(oid)) continue;
         let hasData = false;
         const refs: Oid[] = [];
-        for (const tid of backend.reader.revisionTids(oid)) {
-          const data = backend.reader.revision(oid, tid)?.data;
-          if (data === undefined || data === null) continue;
+        for (const { data } of backend.reader.revisionsNewestFirst(oid, Number.MAX_SAFE_INTEGER)) {
+          if (data === null) continue;
           hasData = true;
           for (const ref of references(data)) refs.push(ref);
         }

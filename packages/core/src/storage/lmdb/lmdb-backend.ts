@@ -20,8 +20,8 @@
  * lmdb-js's own rule for plain reads, and it makes opening connections in a loop cheap.
  */
 import { TransactionFlags, type RootDatabase } from 'lmdb';
-import { ZERO_TID, idToBigInt, oidFromBigInt, type Oid, type Tid } from '../../ids.ts';
-import type { Backend, BackendWriter, LockHolder, RevisionData, TransactionEntry, TransactionInfo, WriteKind } from '../backend.ts';
+import { ZERO_TID, idToBigInt, oidFromBigInt, tidAfter, type Oid, type Tid } from '../../ids.ts';
+import type { Backend, BackendWriter, LockHolder, PruneBatch, RevisionData, TransactionEntry, TransactionInfo, WriteKind } from '../backend.ts';
 import { lmdbCall, mapLmdbError } from './lmdb-errors.ts';
 import type { OpenGate } from './open-gate.ts';
 import type { Db, LmdbEnvironment } from './lmdb-environment.ts';
@@ -32,10 +32,10 @@ import {
   decodeTransaction,
   encodeLock,
   encodeTransaction,
-  revisionKey,
   type DbName,
 } from './lmdb-layout.ts';
-import { TID_PREFIX, currentTidOf, decodeRevision, encodeCurrent, previousTidOf } from './record-bytes.ts';
+import { currentTidOf, decodeCurrent, encodeCurrent, previousOf, type PreviousRevision } from './record-bytes.ts';
+import { ChunkBuilder, chunkEntry, chunkKey, chunkTids } from './revision-chunks.ts';
 
 /** lmdb-js's native handle of a database (not in its typings). */
 interface DbiStat {
@@ -66,6 +66,8 @@ export class LmdbBackend implements Backend, BackendWriter {
   #refreshedAt = -1;
   /** The last tid read since that refresh. */
   #refreshedLastTid: Tid | null = null;
+  /** The chunk of superseded revisions this write is filling (stored before any read of `revisions`). */
+  readonly #chunks = new ChunkBuilder();
   readonly #expire = (): void => {
     this.#refreshedAt = -1;
   };
@@ -96,6 +98,7 @@ export class LmdbBackend implements Backend, BackendWriter {
           this.#knownPackMarker = null;
         }
         result = fn(this);
+        this.#flushChunk();
       }, kind === 'commit' ? this.#commitFlags : FLAGS_NO_FLUSH));
       // An empty write consumes no transaction id: only a real one moves what we know forward.
       if (this.#wrote) this.#knownId = this.#writeId;
@@ -111,6 +114,7 @@ export class LmdbBackend implements Backend, BackendWriter {
     }
     finally {
       this.#writeId = 0;
+      this.#chunks.reset();
     }
     return result as T;
   }
@@ -174,16 +178,10 @@ export class LmdbBackend implements Backend, BackendWriter {
   current(oid: Oid): RevisionData | undefined {
     try {
       const value = this.#db.current.getBinaryFast(oid);
-      return value === undefined ? undefined : decodeRevision(oid, currentTidOf(value), value, TID_PREFIX);
+      return value === undefined ? undefined : decodeCurrent(oid, value);
     } catch (err) {
       throw mapLmdbError(err, 'load', this.name);
     }
-  }
-
-  /** The superseded revision (oid, tid), or undefined (never written, or removed by pack). */
-  #superseded(oid: Oid, tid: Tid): RevisionData | undefined {
-    const value = this.#db.revisions.getBinaryFast(revisionKey(oid, tid));
-    return value === undefined ? undefined : decodeRevision(oid, tid, value, 0);
   }
 
   /**
@@ -191,18 +189,18 @@ export class LmdbBackend implements Backend, BackendWriter {
    * the first revision or where pack removed the older ones.
    */
   *#chain(oid: Oid): Generator<RevisionData, void, undefined> {
+    this.#flushChunk();
     let value = this.#db.current.getBinaryFast(oid);
-    let tid = value === undefined ? undefined : currentTidOf(value);
-    let offset = TID_PREFIX;
-    while (value !== undefined && tid !== undefined) {
-      const rev = decodeRevision(oid, tid, value, offset);
+    let start = 0;
+    let end = value?.length ?? 0;
+    while (value !== undefined) {
+      const rev = decodeCurrent(oid, value, start, end);
       // Read the link now: the buffer is lmdb-js's, reused by whatever read comes next.
-      const prev = previousTidOf(value, offset);
+      const prev = previousOf(value, start);
       yield rev;
       if (prev === null) return;
-      value = this.#db.revisions.getBinaryFast(revisionKey(oid, prev));
-      tid = prev;
-      offset = 0;
+      value = this.#db.revisions.getBinaryFast(chunkKey(rev.tid, prev.chunk));
+      if (value !== undefined) ({ start, end } = chunkEntry(value, prev.slot, oid, prev.tid));
     }
   }
 
@@ -215,8 +213,11 @@ export class LmdbBackend implements Backend, BackendWriter {
 
   revision(oid: Oid, tid: Tid): RevisionData | undefined {
     return lmdbCall('load', this.name, () => {
-      const value = this.#db.current.getBinaryFast(oid);
-      return value !== undefined && currentTidOf(value) === tid ? decodeRevision(oid, tid, value, TID_PREFIX) : this.#superseded(oid, tid);
+      for (const rev of this.#chain(oid)) {
+        if (rev.tid === tid) return rev;
+        if (rev.tid < tid) break;
+      }
+      return undefined;
     });
   }
 
@@ -321,24 +322,51 @@ export class LmdbBackend implements Backend, BackendWriter {
   }
 
   putRevision(oid: Oid, tid: Tid, data: Uint8Array | null, isNew = false): void {
-    // The replaced revision moves to `revisions` as it is (its bytes and checksum do not change):
-    // keyed by tid first, a commit's superseded revisions are appended together, not scattered
-    // over one B-tree page per object.
+    // The replaced current value moves, as it is, into this commit's chunk of superseded
+    // revisions (revision-chunks.ts); its bytes and checksum do not change.
+    if (!isNew && this.#chunks.tid !== tid) this.#startChunks(tid);
     const old = isNew ? undefined : this.#db.current.getBinaryFast(oid);
-    let prev: Tid | null = null;
+    let prev: PreviousRevision | null = null;
     if (old !== undefined) {
-      prev = currentTidOf(old);
-      this.#put(this.#db.revisions, revisionKey(oid, prev), Buffer.from(old.subarray(TID_PREFIX)));
+      const prevTid = currentTidOf(old);
+      if (!this.#chunks.fits(old.length)) this.#flushChunk();
+      const chunk = this.#chunks.chunk;
+      prev = { tid: prevTid, chunk, slot: this.#chunks.add(oid, old) };
     }
     this.#put(this.#db.current, oid, encodeCurrent(oid, tid, prev, data));
   }
 
-  deleteRevision(oid: Oid, tid: Tid): void {
-    this.#remove(this.#db.revisions, revisionKey(oid, tid));
+  /** Starts the chunks superseded at `tid`, after any chunks of `tid` an earlier write stored. */
+  #startChunks(tid: Tid): void {
+    this.#flushChunk();
+    this.#chunks.tid = tid;
+    this.#chunks.chunk = 0;
+    if (this.#db.revisions.getBinaryFast(chunkKey(tid, 0)) === undefined) return;
+    for (const key of this.#db.revisions.getKeys({ start: tidAfter(tid), end: tid, reverse: true, limit: 1 })) {
+      this.#chunks.chunk = Number.parseInt(key.slice(16), 16) + 1;
+    }
+  }
+
+  #flushChunk(): void {
+    if (this.#chunks.isEmpty) return;
+    const key = chunkKey(this.#chunks.tid as Tid, this.#chunks.chunk);
+    this.#put(this.#db.revisions, key, this.#chunks.take());
+  }
+
+  pruneSuperseded(upTo: Tid, limit: number): PruneBatch {
+    this.#flushChunk();
+    const keys: string[] = [];
+    const tids: Tid[] = [];
+    for (const { key, value } of this.#db.revisions.getRange({ end: tidAfter(upTo), limit })) {
+      keys.push(key);
+      for (const tid of chunkTids(value)) tids.push(tid);
+    }
+    for (const key of keys) this.#remove(this.#db.revisions, key);
+    return { tids, done: keys.length < limit };
   }
 
   deleteObject(oid: Oid): void {
-    for (const tid of this.revisionTids(oid)) this.#remove(this.#db.revisions, revisionKey(oid, tid));
+    // Its superseded revisions went with their chunks when pack pruned up to its current tid.
     this.#remove(this.#db.current, oid);
   }
 

@@ -1,20 +1,22 @@
 /**
- * The LMDB environment layout (format version 2). One environment (a directory), named
+ * The LMDB environment layout (format version 3). One environment (a directory), named
  * sub-databases, string keys (lmdb-js ordered-binary: fixed-width hex, so key order is numeric
  * order), values always raw bytes (`encoding: 'binary'`; nothing depends on lmdb's encoder):
  *
- * | database       | key                  | value                                                  |
- * |----------------|----------------------|--------------------------------------------------------|
- * | `current`      | oid                  | tid ‖ the object's newest revision value               |
- * | `revisions`    | tid ‖ oid (32 chars) | a superseded revision value                            |
- * | `transactions` | tid                  | msgpack `[user, description, extension, oids joined]`  |
- * | `meta`         | name                 | ASCII `formatVersion`, `nextOid`, `packTid`; `packing`: msgpack lock holder of a running pack |
- * | `locks`        | oid                  | msgpack `[token, pid, nonce, at, tokenIsNonceRelative]`: a voted transaction's commit lock |
+ * | database       | key                         | value                                                  |
+ * |----------------|-----------------------------|--------------------------------------------------------|
+ * | `current`      | oid                         | tid ‖ the object's newest revision value               |
+ * | `revisions`    | tid ‖ chunk number (8 hex)  | a chunk of the revisions the commit `tid` superseded   |
+ * | `transactions` | tid                         | msgpack `[user, description, extension, oids joined]`  |
+ * | `meta`         | name                        | ASCII `formatVersion`, `nextOid`, `packTid`; `packing`: msgpack lock holder of a running pack |
+ * | `locks`        | oid                         | msgpack `[token, pid, nonce, at, tokenIsNonceRelative]`: a voted transaction's commit lock |
  *
- * A revision value (record-bytes.ts) is checksummed and links to the object's previous revision,
- * like FileStorage's back pointers: an object's history is the chain from `current` through
- * `revisions`. Keyed tid first, the revisions one commit supersedes are appended side by side
- * (format 1 keyed them oid first, which scattered an update of n objects over n B-tree pages).
+ * A revision value (record-bytes.ts) is checksummed and links to the object's previous revision
+ * (its tid, chunk and slot), like FileStorage's back pointers: an object's history is the chain
+ * from `current` through `revisions`. A commit moves the current values it replaces into chunks
+ * of about 32 KiB (revision-chunks.ts): one put per chunk, not per object (format 2 wrote one
+ * entry per superseded revision, at twice the cost of an update's own write), and pack removes
+ * whole chunks, since all of a chunk was superseded at its tid.
  *
  * The last tid is the key of the newest `transactions` record (pack never removes that one), so a
  * commit writes `current`, `revisions` (for objects that had a revision) and `transactions`, and
@@ -27,15 +29,12 @@ import type { Oid, Tid } from '../../ids.ts';
 import type { LockHolder, TransactionInfo } from '../backend.ts';
 
 /** The format this code writes and reads. */
-export const FORMAT_VERSION = 2;
+export const FORMAT_VERSION = 3;
 
 export const DB_NAMES = ['revisions', 'current', 'transactions', 'meta', 'locks'] as const;
 export type DbName = (typeof DB_NAMES)[number];
 
 export const META = { formatVersion: 'formatVersion', nextOid: 'nextOid', packTid: 'packTid', packing: 'packing' } as const;
-
-/** The `revisions` key of (oid, tid): tid first, so the revisions a commit supersedes are adjacent. */
-export const revisionKey = (oid: Oid, tid: Tid): string => tid + oid;
 
 // Own Packr (not lmdb's encoder), plain maps and no shared structures: any value decodes alone.
 const packr = new Packr({ useRecords: false, moreTypes: true, mapsAsObjects: true });

@@ -3,8 +3,8 @@
  * order, commit locks, and the meta counters. A write "transaction" is a synchronous call: no
  * other JavaScript runs in between, which is all the isolation one process needs.
  */
-import { ZERO_TID, type Oid, type Tid } from '../../ids.ts';
-import type { Backend, BackendWriter, LockHolder, RevisionData, TransactionEntry, TransactionInfo } from '../backend.ts';
+import { ZERO_TID, tidAfter, type Oid, type Tid } from '../../ids.ts';
+import type { Backend, BackendWriter, LockHolder, PruneBatch, RevisionData, TransactionEntry, TransactionInfo } from '../backend.ts';
 
 interface Revisions {
   /** Ascending. */
@@ -166,10 +166,19 @@ export class MemoryBackend implements Backend, BackendWriter {
     revs.data.set(tid, data);
   }
 
-  deleteRevision(oid: Oid, tid: Tid): void {
-    const revs = this.#objects.get(oid);
-    if (revs === undefined || !revs.data.delete(tid)) return;
-    revs.tids.splice(lowerBound(revs.tids, tid), 1);
+  pruneSuperseded(upTo: Tid): PruneBatch {
+    // All at once: a write here is one synchronous call anyway.
+    const removed: Tid[] = [];
+    for (const revs of this.#objects.values()) {
+      // Keep the newest revision at or before upTo and everything after it.
+      const keep = lowerBound(revs.tids, tidAfter(upTo)) - 1;
+      if (keep <= 0) continue;
+      for (const tid of revs.tids.splice(0, keep)) {
+        revs.data.delete(tid);
+        removed.push(tid);
+      }
+    }
+    return { tids: removed, done: true };
   }
 
   deleteObject(oid: Oid): void {

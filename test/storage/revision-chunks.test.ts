@@ -1,0 +1,137 @@
+// LmdbStorage keeps the revisions a commit supersedes in chunks of about 32 KiB (format 3): one
+// put per chunk instead of one per object. What must hold whatever the chunking: every old
+// revision loads exactly, from any chunk and slot, within the write that moved it too; pack
+// removes whole chunks; and no chunk overwrites another.
+import { open } from 'lmdb';
+import { describe, expect, it } from 'vitest';
+import { LmdbStorage, type Oid, type Tid } from '@tidaldb/core';
+import { begin, commit, counterResolver, put, record, valueOf } from '@tidaldb/core/testing';
+import { LmdbBackend } from '../../packages/core/src/storage/lmdb/lmdb-backend.ts';
+import { openEnvironment } from '../../packages/core/src/storage/lmdb/lmdb-environment.ts';
+import { tempDir } from './helpers.ts';
+
+/** The keys of the closed environment's `revisions` database. */
+async function chunkKeys(dir: string): Promise<string[]> {
+  const env = open({ path: dir, maxDbs: 8, overlappingSync: false });
+  const keys = [...env.openDB<Buffer, string>({ name: 'revisions', encoding: 'binary' }).getKeys()] as string[];
+  await env.close();
+  return keys;
+}
+
+const payload = (i: number, round: number, bytes: number): string => `${round}:${i}:`.padEnd(bytes, String.fromCharCode(97 + ((i + round) % 26)));
+
+describe('LmdbStorage revision chunks', () => {
+  it('loads every old revision of a commit that superseded more than many chunks hold', async () => {
+    const dir = await tempDir();
+    const s = await LmdbStorage.open(dir);
+    try {
+      const oids = Array.from({ length: 400 }, () => s.newOid());
+      const tids: Tid[] = [];
+      for (let round = 0; round < 3; round++) {
+        tids.push(await commit(s, oids.map((oid, i) => ({ oid, readTid: round === 0 ? null : (tids[round - 1] as Tid), data: record(payload(i, round, 300)) }))));
+      }
+      for (const [i, oid] of oids.entries()) {
+        for (const [round, tid] of tids.entries()) expect(valueOf(s.loadSerial(oid, tid))).toBe(payload(i, round, 300));
+        expect(valueOf(s.loadBefore(oid, tids[2] as Tid)?.data as Uint8Array)).toBe(payload(i, 1, 300));
+        expect(s.history(oid, 5).map((h) => h.tid)).toEqual([...tids].reverse());
+      }
+    } finally {
+      await s.close();
+    }
+    // 400 revisions of ~340 bytes superseded twice: several chunks per commit, not one per object.
+    const keys = await chunkKeys(dir);
+    expect(keys.length).toBeGreaterThan(2);
+    expect(keys.length).toBeLessThan(40);
+  });
+
+  it('gives a revision larger than a chunk a chunk of its own and loads it back', async () => {
+    const s = await LmdbStorage.open(await tempDir());
+    try {
+      const [small, big] = [s.newOid(), s.newOid()];
+      const t1 = await commit(s, [
+        { oid: small, readTid: null, data: record('small') },
+        { oid: big, readTid: null, data: record('x'.repeat(100_000)) },
+      ]);
+      await commit(s, [
+        { oid: small, readTid: t1, data: record('small 2') },
+        { oid: big, readTid: t1, data: record('y'.repeat(100_000)) },
+      ]);
+      expect(valueOf(s.loadSerial(big, t1))).toBe('x'.repeat(100_000));
+      expect(valueOf(s.loadSerial(small, t1))).toBe('small');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('lets a resolver read the old state that a commit of the same group write just moved into a chunk', async () => {
+    const s = await LmdbStorage.open(await tempDir());
+    try {
+      s.setConflictResolver(counterResolver());
+      const oid = s.newOid();
+      const t0 = await put(s, oid, 10);
+      // Both read t0 and commit in one phase together: the second is validated in the same
+      // backend write, after the first moved t0's revision out of `current`.
+      const txns = [begin(s), begin(s)];
+      const flushes = s.stats().flushes;
+      const results = await Promise.all(
+        [5, 7].map((add, i) => {
+          const txn = txns[i] as (typeof txns)[number];
+          s.store(txn, oid, t0, record(10 + add));
+          return s.tpcCommitOnePhase(txn);
+        }),
+      );
+      expect(s.stats().flushes - flushes).toBe(1);
+      expect(results[1]?.resolved).toEqual([oid]);
+      expect(valueOf(s.load(oid).data)).toBe(22);
+      expect(valueOf(s.loadSerial(oid, t0))).toBe(10);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('packs by removing the chunks superseded at or before the pack tid, counting their revisions', async () => {
+    const dir = await tempDir();
+    const s = await LmdbStorage.open(dir);
+    let packTid: Tid;
+    try {
+      const oids = Array.from({ length: 200 }, () => s.newOid());
+      const tids: Tid[] = [];
+      for (let round = 0; round < 4; round++) {
+        tids.push(await commit(s, oids.map((oid, i) => ({ oid, readTid: tids[round - 1] ?? null, data: record(payload(i, round, 300)) }))));
+      }
+      packTid = tids[2] as Tid;
+      // Each object keeps its revision current at the pack tid and the one after: rounds 0 and 1 go.
+      const result = await s.pack(packTid);
+      expect(result.revisionsRemoved).toBe(2 * oids.length);
+      for (const [i, oid] of oids.entries()) {
+        expect(s.history(oid, 10).map((h) => h.tid)).toEqual([tids[3], tids[2]]);
+        expect(valueOf(s.loadSerial(oid, tids[2] as Tid))).toBe(payload(i, 2, 300));
+      }
+    } finally {
+      await s.close();
+    }
+    for (const key of await chunkKeys(dir)) expect(key.slice(0, 16) > packTid).toBe(true);
+  });
+
+  it('numbers a tid’s chunks on from those an earlier write stored, never over them', async () => {
+    const dir = await tempDir();
+    const backend = new LmdbBackend(dir, false, openEnvironment(dir, { readOnly: false }), false);
+    try {
+      const [a, b] = ['00000000000000a1', '00000000000000b1'] as Oid[];
+      const [t1, t2] = ['0000000000000101', '0000000000000102'] as Tid[];
+      backend.write((w) => {
+        w.putRevision(a, t1, record('a1'));
+        w.putRevision(b, t1, record('b1'));
+      }, 'commit');
+      // Two writes supersede revisions at the same tid (commits never do; the chunks must survive it).
+      backend.write((w) => w.putRevision(a, t2, record('a2')), 'commit');
+      backend.write((w) => w.putRevision(b, t2, record('b2')), 'commit');
+      for (const [oid, name] of [[a, 'a'], [b, 'b']] as const) {
+        expect(backend.revisionsNewestFirst(oid, 5).map((r) => valueOf(r.data as Uint8Array))).toEqual([`${name}2`, `${name}1`]);
+      }
+    } finally {
+      await backend.close();
+    }
+    expect(await chunkKeys(dir)).toEqual(['000000000000010200000000', '000000000000010200000001']);
+  });
+});
