@@ -117,8 +117,8 @@ describe('LmdbStorage revision chunks', () => {
     const dir = await tempDir();
     const backend = new LmdbBackend(dir, false, openEnvironment(dir, { readOnly: false }), false);
     try {
-      const [a, b] = ['00000000000000a1', '00000000000000b1'] as Oid[];
-      const [t1, t2] = ['0000000000000101', '0000000000000102'] as Tid[];
+      const [a, b] = ['00000000000000a1', '00000000000000b1'] as [Oid, Oid];
+      const [t1, t2] = ['0000000000000101', '0000000000000102'] as [Tid, Tid];
       backend.write((w) => {
         w.putRevision(a, t1, record('a1'));
         w.putRevision(b, t1, record('b1'));

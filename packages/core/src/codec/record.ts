@@ -168,10 +168,16 @@ function walkStorable(value: unknown, objectName: string): void {
  * round-trip faithfully. Persistent objects are not entered: they are stored on their own.
  */
 export function assertStorable(state: unknown, objectName: string): void {
-  ancestors.length = 0;
-  pathKinds.length = 0;
-  pathKeys.length = 0;
-  walkStorable(state, objectName);
+  // A walk leaves the stacks empty unless it throws; emptying them every time would also free
+  // their storage, which every walk would then allocate again.
+  try {
+    walkStorable(state, objectName);
+  } catch (err) {
+    ancestors.length = 0;
+    pathKinds.length = 0;
+    pathKeys.length = 0;
+    throw err;
+  }
 }
 
 /**

@@ -34,7 +34,7 @@ import {
   encodeTransaction,
   type DbName,
 } from './lmdb-layout.ts';
-import { currentTidOf, decodeCurrent, encodeCurrent, previousOf, type PreviousRevision } from './record-bytes.ts';
+import { currentTidOf, decodeCurrent, encodeCurrent, previousOf } from './record-bytes.ts';
 import { ChunkBuilder, chunkEntry, chunkKey, chunkTids } from './revision-chunks.ts';
 
 /** lmdb-js's native handle of a database (not in its typings). */
@@ -44,6 +44,9 @@ interface DbiStat {
 
 const FLAGS_DURABLE = (TransactionFlags.ABORTABLE | TransactionFlags.SYNCHRONOUS_COMMIT) as TransactionFlags;
 const FLAGS_NO_FLUSH = (TransactionFlags.ABORTABLE | TransactionFlags.NO_SYNC_FLUSH) as TransactionFlags;
+
+/** Bound of the current tids a backend remembers (about 100 bytes each). */
+const KNOWN_TIDS_MAX = 100_000;
 
 /** Writes by every LmdbBackend of this process (several may share a database): any one makes every refreshed snapshot stale. */
 let writesInProcess = 0;
@@ -61,6 +64,12 @@ export class LmdbBackend implements Backend, BackendWriter {
   #knownId = -1;
   #knownLastTid: Tid | null = null;
   #knownPackMarker: LockHolder | undefined | null = null;
+  /**
+   * Current tids this backend wrote, true while no one else has written since (like the last
+   * tid): a commit's serial checks of objects this process wrote last need no read. Bounded by
+   * starting over when it grows past `KNOWN_TIDS_MAX`.
+   */
+  readonly #knownTids = new Map<Oid, Tid>();
   #wrote = false;
   /** `writesInProcess` when this stretch of code refreshed, or -1 once a checkpoint passed. */
   #refreshedAt = -1;
@@ -96,7 +105,9 @@ export class LmdbBackend implements Backend, BackendWriter {
         if (this.#writeId !== this.#knownId + 1) {
           this.#knownLastTid = null;
           this.#knownPackMarker = null;
+          this.#knownTids.clear();
         }
+        if (this.#knownTids.size > KNOWN_TIDS_MAX) this.#knownTids.clear();
         result = fn(this);
         this.#flushChunk();
       }, kind === 'commit' ? this.#commitFlags : FLAGS_NO_FLUSH));
@@ -107,6 +118,7 @@ export class LmdbBackend implements Backend, BackendWriter {
       writesInProcess += 1;
       this.#knownLastTid = null;
       this.#knownPackMarker = null;
+      this.#knownTids.clear();
       // lmdb-js renews the read snapshot after a commit, not after an abort: without this, a
       // load after a failed vote could answer older than the revision the vote's error named.
       this.#env.resetReadTxn();
@@ -205,10 +217,16 @@ export class LmdbBackend implements Backend, BackendWriter {
   }
 
   currentTid(oid: Oid): Tid | undefined {
-    return lmdbCall('read', this.name, () => {
+    if (this.#writeId !== 0) {
+      const known = this.#knownTids.get(oid);
+      if (known !== undefined) return known;
+    }
+    try {
       const value = this.#db.current.getBinaryFast(oid);
       return value === undefined ? undefined : currentTidOf(value);
-    });
+    } catch (err) {
+      throw mapLmdbError(err, 'read', this.name);
+    }
   }
 
   revision(oid: Oid, tid: Tid): RevisionData | undefined {
@@ -326,14 +344,17 @@ export class LmdbBackend implements Backend, BackendWriter {
     // revisions (revision-chunks.ts); its bytes and checksum do not change.
     if (!isNew && this.#chunks.tid !== tid) this.#startChunks(tid);
     const old = isNew ? undefined : this.#db.current.getBinaryFast(oid);
-    let prev: PreviousRevision | null = null;
+    let prevTid: Tid | null = null;
+    let prevChunk = 0;
+    let prevSlot = 0;
     if (old !== undefined) {
-      const prevTid = currentTidOf(old);
+      prevTid = currentTidOf(old);
       if (!this.#chunks.fits(old.length)) this.#flushChunk();
-      const chunk = this.#chunks.chunk;
-      prev = { tid: prevTid, chunk, slot: this.#chunks.add(oid, old) };
+      prevChunk = this.#chunks.chunk;
+      prevSlot = this.#chunks.add(oid, old);
     }
-    this.#put(this.#db.current, oid, encodeCurrent(oid, tid, prev, data));
+    this.#put(this.#db.current, oid, encodeCurrent(oid, tid, prevTid, prevChunk, prevSlot, data));
+    this.#knownTids.set(oid, tid);
   }
 
   /** Starts the chunks superseded at `tid`, after any chunks of `tid` an earlier write stored. */
@@ -368,6 +389,7 @@ export class LmdbBackend implements Backend, BackendWriter {
   deleteObject(oid: Oid): void {
     // Its superseded revisions went with their chunks when pack pruned up to its current tid.
     this.#remove(this.#db.current, oid);
+    this.#knownTids.delete(oid);
   }
 
   putTransaction(tid: Tid, info: TransactionInfo): void {

@@ -20,6 +20,13 @@ export type Db = Database<Buffer, string>;
  */
 const DEFAULT_MAP_SIZE = process.platform === 'win32' ? undefined : 64 * 1024 ** 3;
 
+/**
+ * LMDB's page size for a new environment (an existing one keeps its own). 16 KiB rather than the
+ * OS's 4: a commit of 1000 objects of 300 bytes dirties a third as many pages, which cut its
+ * durable commit by a third; random reads measured the same (docs/performance.md, "Objects").
+ */
+const PAGE_SIZE = 16 * 1024;
+
 /** An open environment and its named databases. */
 export interface LmdbEnvironment {
   readonly env: RootDatabase<Buffer, string>;
@@ -62,6 +69,7 @@ function openGated(path: string, options: LmdbEnvironmentOptions): Omit<LmdbEnvi
       readOnly: options.readOnly,
       maxDbs: 8,
       overlappingSync: false,
+      pageSize: PAGE_SIZE,
       encoding: 'binary',
       ...(mapSize === undefined ? {} : { mapSize }),
     });

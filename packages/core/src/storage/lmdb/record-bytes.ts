@@ -40,21 +40,50 @@ export interface PreviousRevision {
   readonly slot: number;
 }
 
+/** The checksum's seed: the CRC of oid and tid as 32 ASCII characters (without joining them). */
+const seedOf = (oid: Oid, tid: Tid): number => CRC32.bstr(tid, CRC32.bstr(oid));
+
 function checksum(oid: Oid, tid: Tid, body: Uint8Array): number {
-  return CRC32.buf(body, CRC32.bstr(oid + tid));
+  return CRC32.buf(body, seedOf(oid, tid));
 }
 
-/** The `current` value of a new revision (oid, tid), linked to the revision it replaces. */
-export function encodeCurrent(oid: Oid, tid: Tid, prev: PreviousRevision | null, data: Uint8Array | null): Buffer {
+/**
+ * Writes a 16-character id's ASCII bytes at `at`. A commit writes the same tid (and mostly the
+ * same previous tid) into every value: the bytes of the last id are kept, and copying them is
+ * cheaper than encoding the string again.
+ */
+class IdWriter {
+  #id = '';
+  readonly #bytes = Buffer.alloc(16);
+
+  write(out: Buffer, at: number, id: string): void {
+    if (id !== this.#id) {
+      this.#bytes.write(id, 0, 16, 'latin1');
+      this.#id = id;
+    }
+    out.set(this.#bytes, at);
+  }
+}
+const tidWriter = new IdWriter();
+const prevWriter = new IdWriter();
+/** The header after the checksum, built apart so the checksum needs no view of the value. */
+const header = Buffer.alloc(HEADER - KIND);
+
+/**
+ * The `current` value of a new revision (oid, tid), linked to the revision it replaces: its tid
+ * (null for the object's first revision), chunk and slot.
+ */
+export function encodeCurrent(oid: Oid, tid: Tid, prevTid: Tid | null, prevChunk: number, prevSlot: number, data: Uint8Array | null): Buffer {
+  header[0] = data === null ? KIND_NO_DATA : KIND_RECORD;
+  prevWriter.write(header, PREV - KIND, prevTid ?? ZERO_TID);
+  header.writeUInt32BE(prevChunk, PREV_CHUNK - KIND);
+  header.writeUInt16BE(prevSlot, PREV_SLOT - KIND);
+  const crc = CRC32.buf(header, seedOf(oid, tid));
   const out = Buffer.allocUnsafe(TID_PREFIX + HEADER + (data?.byteLength ?? 0));
-  out.write(tid, 0, TID_PREFIX, 'latin1');
-  const at = TID_PREFIX;
-  out[at + KIND] = data === null ? KIND_NO_DATA : KIND_RECORD;
-  out.write(prev === null ? ZERO_TID : prev.tid, at + PREV, 16, 'latin1');
-  out.writeUInt32BE(prev === null ? 0 : prev.chunk, at + PREV_CHUNK);
-  out.writeUInt16BE(prev === null ? 0 : prev.slot, at + PREV_SLOT);
-  if (data !== null) out.set(data, at + HEADER);
-  out.writeInt32BE(checksum(oid, tid, out.subarray(at + KIND)), at);
+  tidWriter.write(out, 0, tid);
+  out.set(header, TID_PREFIX + KIND);
+  if (data !== null) out.set(data, TID_PREFIX + HEADER);
+  out.writeInt32BE(data === null ? crc : CRC32.buf(data, crc), TID_PREFIX);
   return out;
 }
 
