@@ -68,10 +68,17 @@ const tidWriter = new IdWriter();
 const prevWriter = new IdWriter();
 /** The header after the checksum, built apart so the checksum needs no view of the value. */
 const header = Buffer.alloc(HEADER - KIND);
+/**
+ * Where values are encoded: a synchronous LMDB put copies its value before it returns, so one
+ * buffer serves every put, and lmdb-js looks its address up once rather than once per pool slab
+ * of `Buffer.allocUnsafe` (together ≈ 0.15 µs per put).
+ */
+const scratch = Buffer.allocUnsafeSlow(64 * 1024);
 
 /**
  * The `current` value of a new revision (oid, tid), linked to the revision it replaces: its tid
- * (null for the object's first revision), chunk and slot.
+ * (null for the object's first revision), chunk and slot. The value is valid until the next call:
+ * put it, or copy it.
  */
 export function encodeCurrent(oid: Oid, tid: Tid, prevTid: Tid | null, prevChunk: number, prevSlot: number, data: Uint8Array | null): Buffer {
   header[0] = data === null ? KIND_NO_DATA : KIND_RECORD;
@@ -79,7 +86,9 @@ export function encodeCurrent(oid: Oid, tid: Tid, prevTid: Tid | null, prevChunk
   header.writeUInt32BE(prevChunk, PREV_CHUNK - KIND);
   header.writeUInt16BE(prevSlot, PREV_SLOT - KIND);
   const crc = CRC32.buf(header, seedOf(oid, tid));
-  const out = Buffer.allocUnsafe(TID_PREFIX + HEADER + (data?.byteLength ?? 0));
+  const length = TID_PREFIX + HEADER + (data?.byteLength ?? 0);
+  // A larger value gets a buffer of its own, so the scratch does not stay large.
+  const out = length <= scratch.length ? scratch.subarray(0, length) : Buffer.allocUnsafe(length);
   tidWriter.write(out, 0, tid);
   out.set(header, TID_PREFIX + KIND);
   if (data !== null) out.set(data, TID_PREFIX + HEADER);
