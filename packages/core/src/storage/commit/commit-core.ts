@@ -376,7 +376,7 @@ export class CommitCore {
    */
   #validateOnePhase(w: BackendWriter, txn: CommitTxn): LockBusy | Error | undefined {
     try {
-      const busy = this.#validate(w, txn, txn.lockSet(txn.undoOf === null ? [] : undoTargets(w, txn.undoOf)));
+      const busy = this.#validate(w, txn, txn.lockSet(txn.undoOf === null ? [] : undoTargets(w, txn.undoOf), false));
       return busy instanceof LockBusy ? busy : undefined;
     } catch (err) {
       return err instanceof Error ? err : new Error(String(err));

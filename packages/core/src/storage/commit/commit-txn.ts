@@ -60,11 +60,14 @@ export class CommitTxn implements StorageTransaction {
     this.record = { user, description, extension: { ...extension } };
   }
 
-  /** The sorted oids whose commit locks the vote must take: written and checked objects. */
-  lockSet(extra: readonly Oid[] = []): Oid[] {
+  /**
+   * The oids whose commit locks the vote must take: written and checked objects, sorted (votes
+   * take locks in one order) unless `sorted` is false (a one-phase commit takes none).
+   */
+  lockSet(extra: readonly Oid[] = [], sorted = true): Oid[] {
     const all = new Set<Oid>(extra);
     for (const oid of this.stores.keys()) all.add(oid);
     for (const oid of this.checks.keys()) all.add(oid);
-    return [...all].sort();
+    return sorted ? [...all].sort() : [...all];
   }
 }
