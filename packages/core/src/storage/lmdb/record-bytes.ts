@@ -108,7 +108,7 @@ export function currentTidOf(value: Buffer, offset = 0): Tid {
  */
 export function decodeCurrent(oid: Oid, value: Buffer, offset = 0, end = value.length): RevisionData {
   if (end - offset < MIN_CURRENT_BYTES) {
-    const tid = (end - offset >= TID_PREFIX ? currentTidOf(value, offset) : ZERO_TID);
+    const tid = end - offset >= TID_PREFIX ? currentTidOf(value, offset) : ZERO_TID;
     throw new CorruptRecordError(oid, tid, `record truncated to ${end - offset} bytes`);
   }
   const tid = currentTidOf(value, offset);
