@@ -2,6 +2,7 @@
 // put per chunk instead of one per object. What must hold whatever the chunking: every old
 // revision loads exactly, from any chunk and slot, within the write that moved it too; pack
 // removes whole chunks; and no chunk overwrites another.
+import fc from 'fast-check';
 import { open } from 'lmdb';
 import { describe, expect, it } from 'vitest';
 import { LmdbStorage, type Oid, type Tid } from '@tidaldb/core';
@@ -21,7 +22,7 @@ async function chunkKeys(dir: string): Promise<string[]> {
 const payload = (i: number, round: number, bytes: number): string => `${round}:${i}:`.padEnd(bytes, String.fromCharCode(97 + ((i + round) % 26)));
 
 describe('LmdbStorage revision chunks', () => {
-  it('loads every old revision of a commit that superseded more than many chunks hold', async () => {
+  it('loads every old revision of a commit whose superseded revisions fill several chunks', async () => {
     const dir = await tempDir();
     const s = await LmdbStorage.open(dir);
     try {
@@ -133,5 +134,51 @@ describe('LmdbStorage revision chunks', () => {
       await backend.close();
     }
     expect(await chunkKeys(dir)).toEqual(['000000000000010200000000', '000000000000010200000001']);
+  });
+
+  it('property: whatever the commits and value sizes, every revision loads exactly, and after a pack exactly those it keeps', async () => {
+    // A commit writes some of the objects, each a value of 0 to 40 KB: chunks fill, overflow,
+    // and hold revisions of every size. The model is the list of (tid, value) per object.
+    const commitArb = fc.array(fc.record({ object: fc.nat(5), size: fc.oneof(fc.nat(400), fc.integer({ min: 20_000, max: 40_000 })) }), { minLength: 1, maxLength: 8 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(commitArb, { minLength: 1, maxLength: 8 }), fc.nat(8), async (commits, packAt) => {
+        const s = await LmdbStorage.open(await tempDir());
+        try {
+          const oids = Array.from({ length: 6 }, () => s.newOid());
+          const model = new Map<Oid, Array<{ tid: Tid; value: string }>>();
+          for (const [n, writes] of commits.entries()) {
+            const values = new Map<Oid, string>();
+            for (const [i, w] of writes.entries()) values.set(oids[w.object] as Oid, payload(i, n, w.size));
+            const tid = await commit(
+              s,
+              [...values].map(([oid, value]) => ({ oid, readTid: model.get(oid)?.at(-1)?.tid ?? null, data: record(value) })),
+            );
+            for (const [oid, value] of values) model.set(oid, [...(model.get(oid) ?? []), { tid, value }]);
+          }
+          const check = (): void => {
+            for (const [oid, revisions] of model) {
+              expect(s.history(oid, 100).map((h) => h.tid)).toEqual(revisions.map((r) => r.tid).reverse());
+              for (const { tid, value } of revisions) expect(valueOf(s.loadSerial(oid, tid))).toBe(value);
+            }
+          };
+          check();
+          // Pack at one of the commits: per object, what was current then stays, and all after it.
+          const tids = [...new Set([...model.values()].flatMap((revs) => revs.map((r) => r.tid)))].sort();
+          const packTid = tids[Math.min(packAt, tids.length - 1)] as Tid;
+          const before = [...model.values()].reduce((n, revs) => n + revs.length, 0);
+          for (const [oid, revs] of model) {
+            const keep = revs.findLastIndex((r) => r.tid <= packTid);
+            if (keep > 0) model.set(oid, revs.slice(keep));
+          }
+          const kept = [...model.values()].reduce((n, revs) => n + revs.length, 0);
+          // No root object: pack removes old revisions only.
+          expect((await s.pack(packTid)).revisionsRemoved).toBe(before - kept);
+          check();
+        } finally {
+          await s.close();
+        }
+      }),
+      { numRuns: 25 },
+    );
   });
 });
