@@ -20,7 +20,7 @@ import type { Oid, Tid } from '../../ids.ts';
 import { MIN_CURRENT_BYTES, TID_PREFIX, currentTidOf } from './record-bytes.ts';
 
 /** A chunk's size goal. Entries are added while the chunk stays within it (a larger one gets a chunk of its own). */
-export const CHUNK_BYTES = 32 * 1024;
+const CHUNK_BYTES = 32 * 1024;
 const ROW = 20;
 const COUNT = 2;
 /** Fewer entries than fit in a u16 count: each is at least MIN_CURRENT_BYTES + ROW. */
@@ -28,9 +28,6 @@ const MAX_SLOTS = 0xffff;
 
 /** The `revisions` key of chunk `chunk` of the revisions superseded at `tid`. */
 export const chunkKey = (tid: Tid, chunk: number): string => tid + chunk.toString(16).padStart(8, '0');
-
-/** The tid part of a chunk key. */
-export const chunkTidOf = (key: string): Tid => key.slice(0, 16) as Tid;
 
 /** The bounds of one entry in a chunk value. */
 export interface ChunkEntry {
