@@ -102,12 +102,8 @@ export class LmdbBackend implements Backend, BackendWriter {
         this.#writeId = this.#env.getWriteTxnId();
         this.#wrote = false;
         // What we knew stays true only if no one else committed since our last write.
-        if (this.#writeId !== this.#knownId + 1) {
-          this.#knownLastTid = null;
-          this.#knownPackMarker = null;
-          this.#knownTids.clear();
-        }
-        if (this.#knownTids.size > KNOWN_TIDS_MAX) this.#knownTids.clear();
+        if (this.#writeId !== this.#knownId + 1) this.#forget();
+        else if (this.#knownTids.size > KNOWN_TIDS_MAX) this.#knownTids.clear();
         result = fn(this);
         this.#flushChunk();
       }, kind === 'commit' ? this.#commitFlags : FLAGS_NO_FLUSH));
@@ -116,9 +112,7 @@ export class LmdbBackend implements Backend, BackendWriter {
       writesInProcess += 1;
     } catch (err) {
       writesInProcess += 1;
-      this.#knownLastTid = null;
-      this.#knownPackMarker = null;
-      this.#knownTids.clear();
+      this.#forget();
       // lmdb-js renews the read snapshot after a commit, not after an abort: without this, a
       // load after a failed vote could answer older than the revision the vote's error named.
       this.#env.resetReadTxn();
@@ -129,6 +123,13 @@ export class LmdbBackend implements Backend, BackendWriter {
       this.#chunks.reset();
     }
     return result as T;
+  }
+
+  /** Drops what this backend knew of the database without reading it (see `#knownId`). */
+  #forget(): void {
+    this.#knownLastTid = null;
+    this.#knownPackMarker = null;
+    this.#knownTids.clear();
   }
 
   writeId(): number {
